@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+typedef enum NvVendor {
+        NV_VENDOR_UNKNOWN,
+        NV_VENDOR_INTEL,
+        NV_VENDOR_AMD,
+} NvVendor;
+
+typedef struct NvCpuInfo {
+        NvVendor vendor;
+        char *vendor_id; /* as in /proc/cpuinfo, or NULL */
+        bool vmx;
+        bool svm;
+        bool hypervisor; /* the CPU says it runs under a hypervisor */
+} NvCpuInfo;
+
+/* "intel", "amd" or "unknown". */
+const char *nv_vendor_to_string(NvVendor v);
+NvVendor nv_vendor_from_id(const char *vendor_id);
+
+/* Parses the text of /proc/cpuinfo (first processor block). Missing fields leave defaults. */
+int nv_cpu_info_parse(const char *text, NvCpuInfo *ret);
+/* Reads the host's /proc/cpuinfo. */
+int nv_cpu_info_read(NvCpuInfo *ret);
+void nv_cpu_info_done(NvCpuInfo *info);
+
+/* True when the extension the vendor's KVM module needs is present. */
+bool nv_cpu_info_hardware_support(const NvCpuInfo *info);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "host-path.h"
+#include "host.h"
+
+NvNested nv_host_kernel_default(const char *module, const char *release)
+{
+        unsigned major = 0, minor = 0;
+
+        if (streq_ptr(module, "kvm_amd"))
+                return NV_NESTED_ENABLED;
+        if (!streq_ptr(module, "kvm_intel"))
+                return NV_NESTED_UNKNOWN;
+
+        /* kvm_intel turned nested on by default in Linux 4.20. */
+        if (!release || sscanf(release, "%u.%u", &major, &minor) != 2)
+                return NV_NESTED_UNKNOWN;
+        return major > 4 || (major == 4 && minor >= 20) ? NV_NESTED_ENABLED : NV_NESTED_DISABLED;
+}
+
+static bool read_modules_disabled(void)
+{
+        _cleanup_free_ char *v = NULL;
+
+        if (nv_host_read_line("/proc/sys/kernel/modules_disabled", &v) < 0)
+                return false;
+        return streq(v, "1");
+}
+
+static int load_module_facts(NvHost *h)
+{
+        _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
+        int r;
+
+        r = nv_kmod_new(h->kernel_release, &ctx);
+        if (r < 0)
+                return r;
+
+        r = nv_module_get_state(ctx, h->module, &h->module_state, &h->refcnt);
+        if (r < 0)
+                return r;
+
+        /* A built-in module has its parameters in sysfs too. */
+        if (h->module_state == NV_MODULE_LOADED || h->module_state == NV_MODULE_BUILTIN)
+                h->nested = nv_module_read_nested(h->module);
+
+        return nv_nested_config_read(h->module, h->module_state == NV_MODULE_BUILTIN,
+                nv_host_kernel_default(h->module, h->kernel_release), &h->config);
+}
+
+int nv_host_load(NvHost **ret)
+{
+        _cleanup_(nv_host_freep) NvHost *h = NULL;
+        int r;
+
+        h = calloc(1, sizeof(NvHost));
+        if (!h)
+                return -ENOMEM;
+
+        /* Each fact degrades to "unknown" on its own; only running out of memory fails. */
+        r = nv_kernel_release(&h->kernel_release);
+        if (r == -ENOMEM)
+                return r;
+
+        r = nv_cpu_info_read(&h->cpu);
+        if (r == -ENOMEM)
+                return r;
+
+        r = nv_virt_detect(h->cpu.hypervisor, &h->virt);
+        if (r == -ENOMEM)
+                return r;
+
+        h->module = nv_vendor_module(h->cpu.vendor);
+        if (h->module) {
+                r = load_module_facts(h);
+                if (r == -ENOMEM)
+                        return r;
+        }
+
+        h->modules_disabled = read_modules_disabled();
+
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+NvHost *nv_host_free(NvHost *h)
+{
+        if (!h)
+                return NULL;
+        free(h->kernel_release);
+        nv_cpu_info_done(&h->cpu);
+        nv_virt_done(&h->virt);
+        nv_nested_config_done(&h->config);
+        free(h);
+        return NULL;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One snapshot of everything the daemon reports about the host. */
+
+#include "cpu-info.h"
+#include "kvm-module.h"
+#include "nested-config.h"
+#include "virt-detect.h"
+
+typedef struct NvHost {
+        char *kernel_release;
+        NvCpuInfo cpu;
+        NvVirt virt;
+        const char *module; /* static string or NULL */
+        NvModuleState module_state;
+        unsigned refcnt;
+        NvNested nested; /* live */
+        NvNestedConfig config;
+        bool modules_disabled;
+} NvHost;
+
+/* Takes a fresh snapshot of the host. */
+int nv_host_load(NvHost **ret);
+NvHost *nv_host_free(NvHost *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvHost *, nv_host_free)
+
+/* The kernel's default for "nested" on this module and release: enabled for kvm_amd, and for
+ * kvm_intel since Linux 4.20. */
+NvNested nv_host_kernel_default(const char *module, const char *release);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The KVM vendor module as libkmod and sysfs see it. */
+
+#include <libkmod.h>
+
+#include "cpu-info.h"
+#include "nested-value.h"
+#include "util.h"
+
+typedef enum NvModuleState {
+        NV_MODULE_UNAVAILABLE,
+        NV_MODULE_NOT_LOADED,
+        NV_MODULE_LOADED,
+        NV_MODULE_BUILTIN,
+} NvModuleState;
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_ctx *, kmod_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_module *, kmod_module_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_list *, kmod_module_unref_list)
+
+/* "loaded", "builtin", "not-loaded" or "unavailable". */
+const char *nv_module_state_to_string(NvModuleState s);
+
+/* "kvm_intel", "kvm_amd" or NULL. */
+const char *nv_vendor_module(NvVendor v);
+/* The type of the module's "nested" parameter. */
+NvParamType nv_module_param_type(const char *module);
+
+/* The running kernel's release: /proc/sys/kernel/osrelease under the host root. */
+int nv_kernel_release(char **ret);
+
+/* A libkmod context on the host's /lib/modules/RELEASE and its modprobe.d directories. */
+int nv_kmod_new(const char *release, struct kmod_ctx **ret);
+
+/* The module's state and reference count (0 unless loaded). */
+int nv_module_get_state(struct kmod_ctx *ctx, const char *module, NvModuleState *ret_state,
+        unsigned *ret_refcnt);
+
+/* The live value of /sys/module/MODULE/parameters/nested. */
+NvNested nv_module_read_nested(const char *module);
