@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <glib.h>
+
+#include "verbs.h"
+
+#define NV_VERB_ANY (-1)
+
+typedef enum {
+        NV_VERB_DEFAULT = 1 << 0, /* run when no verb is given */
+} NvVerbFlags;
+
+typedef struct {
+        const char *name;
+        const char *args; /* shown after the name in --help; NULL when the verb takes none */
+        int min_args; /* not counting the verb itself */
+        int max_args; /* NV_VERB_ANY for no limit */
+        NvVerbFlags flags;
+        NvVerbFunc run;
+        const char *summary;
+} NvVerb;
+
+/* Adding a verb is one line here, one declaration in verbs.h and one file. */
+static const NvVerb verbs[] = {
+        { "status", NULL, 0, 0, NV_VERB_DEFAULT, nv_verb_status, "Show the state of nested virtualization" },
+};
+
+static const NvVerb *find_verb(const char *name)
+{
+        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
+                if (name ? g_str_equal(verbs[i].name, name) : (verbs[i].flags & NV_VERB_DEFAULT) != 0)
+                        return &verbs[i];
+        }
+        return NULL;
+}
+
+NvExitCode nv_verbs_dispatch(NvCtl *ctl, int argc, char **argv)
+{
+        const NvVerb *verb;
+        int n_args;
+
+        if (argc <= 0) {
+                char *fake_argv[2] = { NULL, NULL };
+
+                verb = find_verb(NULL);
+                g_assert(verb);
+                fake_argv[0] = (char *) verb->name;
+                return verb->run(ctl, 1, fake_argv);
+        }
+
+        verb = find_verb(argv[0]);
+        if (!verb) {
+                g_printerr("Unknown verb '%s'. " NV_SEE_HELP "\n", argv[0]);
+                return NV_EXIT_USAGE;
+        }
+
+        n_args = argc - 1;
+        if (n_args < verb->min_args) {
+                g_printerr("Too few arguments for verb '%s'. " NV_SEE_HELP "\n", verb->name);
+                return NV_EXIT_USAGE;
+        }
+        if (verb->max_args != NV_VERB_ANY && n_args > verb->max_args) {
+                g_printerr("Too many arguments for verb '%s'. " NV_SEE_HELP "\n", verb->name);
+                return NV_EXIT_USAGE;
+        }
+
+        return verb->run(ctl, argc, argv);
+}
+
+void nv_verbs_print_help(FILE *f, int width)
+{
+        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
+                const NvVerb *v = &verbs[i];
+                g_autofree char *usage = g_strjoin(" ", v->name, v->args, NULL);
+
+                fprintf(f, "  %-*s %s%s\n", width, usage, v->summary,
+                        (v->flags & NV_VERB_DEFAULT) ? " (default)" : "");
+        }
+}

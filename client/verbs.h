@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdio.h>
+
+#include "ctl.h"
+#include "exit-codes.h"
+
+/* Ends every usage error, so all of them point the same way. */
+#define NV_SEE_HELP "See 'nestvirtctl --help'."
+
+/* A verb gets argv[0] = its own name, like a small main(); the dispatcher has already checked the
+ * number of arguments against the table. */
+typedef NvExitCode (*NvVerbFunc)(NvCtl *ctl, int argc, char **argv);
+
+/* Runs the verb named by argv[0], or the default verb when argc is 0. */
+NvExitCode nv_verbs_dispatch(NvCtl *ctl, int argc, char **argv);
+
+/* Lists the verbs for --help, the name column padded to width. */
+void nv_verbs_print_help(FILE *f, int width);
+
+/* The verbs, one file each. */
+NvExitCode nv_verb_status(NvCtl *ctl, int argc, char **argv);
