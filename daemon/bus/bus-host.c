@@ -106,7 +106,7 @@ static const BoolProperty bool_properties[] = {
         { "ModulesDisabled", host_modules_disabled, true },
 };
 
-static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const Daemon *d = userdata;
@@ -117,7 +117,7 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         return -ENOENT;
 }
 
-static int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const Daemon *d = userdata;
@@ -128,20 +128,20 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return -ENOENT;
 }
 
-static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
 }
 
-static int property_get_refcount(sd_bus *bus, const char *path, const char *interface, const char *property,
+int property_get_refcount(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const Daemon *d = userdata;
         return sd_bus_message_append(reply, "u", (uint32_t) d->host->refcnt);
 }
 
-static int property_get_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
+int property_get_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const NvNestedConfig *c = &((const Daemon *) userdata)->host->config;
@@ -160,37 +160,13 @@ static int property_get_settings(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_close_container(reply);
 }
 
-static int property_get_overridden(sd_bus *bus, const char *path, const char *interface, const char *property,
+int property_get_overridden(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const Daemon *d = userdata;
         static char *empty[] = { NULL };
         return sd_bus_message_append_strv(reply, d->host->config.overridden ?: empty);
 }
-
-#define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
-
-const sd_bus_vtable nv_host_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("KernelRelease", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Vendor", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("VendorId", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Module", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("HardwareSupport", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Role", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Hypervisor", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("ModuleState", "s", property_get_string, 0, EMITS),
-        SD_BUS_PROPERTY("ModuleRefCount", "u", property_get_refcount, 0, EMITS),
-        SD_BUS_PROPERTY("Nested", "s", property_get_string, 0, EMITS),
-        SD_BUS_PROPERTY("NestedNextLoad", "s", property_get_string, 0, EMITS),
-        SD_BUS_PROPERTY("NestedNextLoadSource", "s", property_get_string, 0, EMITS),
-        SD_BUS_PROPERTY("NestedSettings", "a(sss)", property_get_settings, 0, EMITS),
-        SD_BUS_PROPERTY("NestedOverridden", "as", property_get_overridden, 0, EMITS),
-        SD_BUS_PROPERTY("NestedConflict", "b", property_get_bool, 0, EMITS),
-        SD_BUS_PROPERTY("ModulesDisabled", "b", property_get_bool, 0, EMITS),
-        SD_BUS_VTABLE_END,
-};
 
 static bool settings_equal(const NvNestedConfig *a, const NvNestedConfig *b)
 {

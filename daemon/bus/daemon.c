@@ -7,8 +7,10 @@
 
 #include "bus-errors.h"
 #include "bus-host.h"
+#include "bus-object.h"
 #include "daemon.h"
 #include "log.h"
+#include "module-reload.h"
 
 int daemon_new(uint64_t idle_usec, Daemon **ret)
 {
@@ -19,6 +21,16 @@ int daemon_new(uint64_t idle_usec, Daemon **ret)
         if (!d)
                 return -ENOMEM;
         d->idle_usec = idle_usec;
+
+        /* A reload that an earlier instance did not finish: restore the module first. */
+        _cleanup_free_ char *module = NULL;
+        NvNested value = NV_NESTED_UNKNOWN;
+        r = nv_reload_recover(&module, &value);
+        if (r < 0)
+                log_error("Could not restore the module of an interrupted reload: %s", strerror(-r));
+        else if (r > 0)
+                log_notice("Restored %s with nested %s after an interrupted reload.", module,
+                        nv_nested_to_string(value));
 
         r = nv_host_load(&d->host);
         if (r < 0)
@@ -64,7 +76,7 @@ int daemon_start(Daemon *d)
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus");
 
-        r = sd_bus_add_object_vtable(d->bus, NULL, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, nv_host_vtable, d);
+        r = sd_bus_add_object_vtable(d->bus, NULL, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, nv_object_vtable, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to export " NESTVIRT_OBJECT_PATH);
 
@@ -123,6 +135,8 @@ int daemon_run(Daemon *d)
                         continue;
                 if (exiting)
                         break;
+                if (d->n_pending > 0)
+                        continue; /* someone is still authenticating */
 
                 log_info("Idle for %" PRIu64 " s, exiting.", d->idle_usec / 1000000);
                 (void) sd_notify(false, "STOPPING=1\nSTATUS=Exiting after idle timeout.");

@@ -5,6 +5,7 @@
 
 #include "host-path.h"
 #include "kvm-module.h"
+#include "module-options.h"
 #include "nested-config.h"
 
 /*
@@ -115,74 +116,6 @@ int nv_modprobe_files(char ***ret)
         }
         *ret = l;
         return 0;
-}
-
-static bool param_name_is_nested(const char *s, size_t len)
-{
-        static const char want[] = "nested";
-
-        if (len != sizeof(want) - 1)
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i] == '-' ? '_' : s[i];
-                if (c != want[i])
-                        return false;
-        }
-        return true;
-}
-
-int nv_options_find_nested(const char *options, char **ret_value)
-{
-        const char *p = options;
-        char *found = NULL;
-        bool have = false;
-
-        /* Splits like the kernel's next_arg(): spaces separate, double quotes group. */
-        while (*p) {
-                const char *start, *eq = NULL;
-                bool quoted = false;
-
-                while (*p == ' ' || *p == '\t' || *p == '\n')
-                        p++;
-                if (!*p)
-                        break;
-                start = p;
-                for (; *p; p++) {
-                        if (*p == '"')
-                                quoted = !quoted;
-                        else if (!quoted && (*p == ' ' || *p == '\t' || *p == '\n'))
-                                break;
-                        else if (*p == '=' && !eq)
-                                eq = p;
-                }
-
-                const char *name = start, *name_end = eq ?: p;
-                if (*name == '"')
-                        name++;
-                if (!param_name_is_nested(name, (size_t) (name_end - name)))
-                        continue;
-
-                free(found);
-                found = NULL;
-                have = true;
-                if (eq) {
-                        const char *v = eq + 1, *v_end = p;
-                        if (*v == '"') {
-                                v++;
-                                if (v_end > v && v_end[-1] == '"')
-                                        v_end--;
-                        } else if (v_end > v && v_end[-1] == '"' && *start == '"')
-                                v_end--;
-                        found = strndup(v, (size_t) (v_end - v));
-                        if (!found)
-                                return -ENOMEM;
-                }
-        }
-
-        if (!have)
-                return 0;
-        *ret_value = found;
-        return 1;
 }
 
 /* Collects the options entries libkmod has for module, in its order. */

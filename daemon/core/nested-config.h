@@ -42,8 +42,3 @@ void nv_nested_config_done(NvNestedConfig *c);
 /* Lists the modprobe.d files libkmod reads, in its order (sorted by name; a name in an earlier
  * directory shadows the same name in a later one). Host paths. */
 int nv_modprobe_files(char ***ret);
-
-/* Finds the last value of parameter "nested" in a module options string as libkmod stores it
- * ("a=1 nested=0 b"). Returns 1 and sets *ret_value (NULL for a bare "nested") when found, 0 when
- * not, negative errno on error. Parameter names match with '-' and '_' equal, as in the kernel. */
-int nv_options_find_nested(const char *options, char **ret_value);

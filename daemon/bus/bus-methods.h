@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Methods of org.nestvirt.NestVirt1 that change the host; userdata is the Daemon. */
+
+#include <systemd/sd-bus.h>
+
+/* SetNested flags, as documented in dbus/org.nestvirt.NestVirt1.xml. */
+#define NV_SET_RUNTIME    UINT64_C(1)
+#define NV_SET_PERSISTENT UINT64_C(2)
+
+int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_enforce(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-host.h"
+#include "bus-methods.h"
+#include "bus-object.h"
+
+/* dbus/org.nestvirt.NestVirt1.xml is the contract; a test compares it with this table's output. */
+#define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+
+const sd_bus_vtable nv_object_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KernelRelease", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Vendor", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("VendorId", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Module", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("HardwareSupport", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Role", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Hypervisor", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ModuleState", "s", property_get_string, 0, EMITS),
+        SD_BUS_PROPERTY("ModuleRefCount", "u", property_get_refcount, 0, EMITS),
+        SD_BUS_PROPERTY("Nested", "s", property_get_string, 0, EMITS),
+        SD_BUS_PROPERTY("NestedNextLoad", "s", property_get_string, 0, EMITS),
+        SD_BUS_PROPERTY("NestedNextLoadSource", "s", property_get_string, 0, EMITS),
+        SD_BUS_PROPERTY("NestedSettings", "a(sss)", property_get_settings, 0, EMITS),
+        SD_BUS_PROPERTY("NestedOverridden", "as", property_get_overridden, 0, EMITS),
+        SD_BUS_PROPERTY("NestedConflict", "b", property_get_bool, 0, EMITS),
+        SD_BUS_PROPERTY("ModulesDisabled", "b", property_get_bool, 0, EMITS),
+
+        SD_BUS_METHOD_WITH_ARGS("SetNested", SD_BUS_ARGS("b", enabled, "t", flags),
+                SD_BUS_RESULT("s", nested, "s", next_load, "s", next_load_source), method_set_nested,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResetPersistent", SD_BUS_ARGS("t", flags),
+                SD_BUS_RESULT("s", next_load, "s", next_load_source), method_reset_persistent,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Enforce", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("s", nested, "b", changed),
+                method_enforce, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The processes that hold the KVM device or a VM, found through the fd links in /proc. Each
+ * open /dev/kvm and each VM fd pins the vendor module.
+ */
+
+/* The device path, "/dev/kvm" unless NESTVIRT_KVM_DEVICE names another (tests). */
+const char *nv_kvm_device(void);
+
+/* Returns "PID (COMM)" strings, sorted by pid; an empty list when none. */
+int nv_kvm_holders(char ***ret);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Fixture host trees for the unit tests. A host is tests/fixtures/hosts/NAME laid out as a root
+ * file system; nv_fixture_new() copies it to a fresh temporary directory, adds what git cannot
+ * store (empty directories, the generated /lib/modules trees) and points NESTVIRT_ROOT at it.
+ *
+ * NAME/FIXTURE (not copied) describes the additions, one "key: value" a line:
+ *   release: R       the module trees below are for kernel R (default: proc/sys/kernel/osrelease)
+ *   loadable: M...   loadable modules of that release (kvm, kvm_intel, kvm_amd)
+ *   builtin: M...    built-in modules of that release
+ *   holder: M H      sys/module/M/holders/H, a link to the holder
+ *   dir: PATH        an empty directory
+ * Every sys/module/M with an initstate (a loaded module) also gets an empty holders/.
+ *
+ * All roots live below one directory that nv_fixture_global_init() makes and
+ * nv_fixture_global_done() removes, so that a test that fails in a forked child leaves nothing.
+ */
+
+typedef struct NvFixture {
+        char *name; /* the host's name, or NULL for a blank root */
+        char *root; /* the temporary root; NESTVIRT_ROOT while the fixture lives */
+} NvFixture;
+
+int nv_fixture_global_init(void);
+void nv_fixture_global_done(void);
+
+/* The source tree's tests/fixtures/REL (NESTVIRT_SOURCE_ROOT, or the build's source root). */
+char *nv_fixture_source_path(const char *rel);
+
+/* Sets up host NAME, or a blank root when name is NULL. */
+int nv_fixture_new(const char *name, NvFixture **ret);
+/* Removes the tree and unsets NESTVIRT_ROOT. */
+NvFixture *nv_fixture_free(NvFixture *f);
+
+/* Writes a file below the root (host_path is absolute), creating its directories. */
+int nv_fixture_write(NvFixture *f, const char *host_path, const char *content);
+/* Removes a file below the root. */
+int nv_fixture_remove(NvFixture *f, const char *host_path);
+
+/* The names of all fixture hosts, sorted; a NULL-terminated list. */
+int nv_fixture_list_hosts(char ***ret);
