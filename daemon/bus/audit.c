@@ -23,7 +23,7 @@ void audit_change(sd_bus_message *call, const char *request, const char *old_val
                 old_value, new_value, outcome);
         (void) sd_journal_send("MESSAGE=%s by uid %d (pid %d): %s -> %s: %s", request, (int) uid, (int) pid,
                 old_value, new_value, outcome, "MESSAGE_ID=" NV_AUDIT_MESSAGE_ID, "PRIORITY=%i", LOG_NOTICE,
-                "NESTVIRT_REQUEST=%s", request, "NESTVIRT_CALLER_UID=%d", (int) uid, "NESTVIRT_CALLER_PID=%d",
-                (int) pid, "NESTVIRT_OLD=%s", old_value, "NESTVIRT_NEW=%s", new_value, "NESTVIRT_OUTCOME=%s",
-                outcome, NULL);
+                "NESTVIRT_REQUEST=%s", request, "NESTVIRT_CALLER_UID=%d", (int) uid,
+                "NESTVIRT_CALLER_PID=%d", (int) pid, "NESTVIRT_OLD=%s", old_value, "NESTVIRT_NEW=%s",
+                new_value, "NESTVIRT_OUTCOME=%s", outcome, NULL);
 }

@@ -113,7 +113,8 @@ int property_get_string(sd_bus *bus, const char *path, const char *interface, co
 
         for (size_t i = 0; i < ELEMENTSOF(string_properties); i++)
                 if (streq(string_properties[i].name, property))
-                        return sd_bus_message_append(reply, "s", strempty(string_properties[i].get(d->host)));
+                        return sd_bus_message_append(
+                                reply, "s", strempty(string_properties[i].get(d->host)));
         return -ENOENT;
 }
 
@@ -152,8 +153,8 @@ int property_get_settings(sd_bus *bus, const char *path, const char *interface, 
                 return r;
         for (size_t i = 0; i < c->n_settings; i++) {
                 const NvNestedSetting *s = &c->settings[i];
-                r = sd_bus_message_append(reply, "(sss)", s->source, strempty(s->value),
-                        nv_nested_to_string(s->effect));
+                r = sd_bus_message_append(
+                        reply, "(sss)", s->source, strempty(s->value), nv_nested_to_string(s->effect));
                 if (r < 0)
                         return r;
         }
@@ -187,10 +188,12 @@ int bus_host_emit_changes(sd_bus *bus, const NvHost *old, const NvHost *new)
 
         for (size_t i = 0; i < ELEMENTSOF(string_properties) && r >= 0; i++)
                 if (string_properties[i].emits_change &&
-                        !streq(strempty(string_properties[i].get(old)), strempty(string_properties[i].get(new))))
+                        !streq(strempty(string_properties[i].get(old)),
+                                strempty(string_properties[i].get(new))))
                         r = strv_extend(&changed, string_properties[i].name);
         for (size_t i = 0; i < ELEMENTSOF(bool_properties) && r >= 0; i++)
-                if (bool_properties[i].emits_change && bool_properties[i].get(old) != bool_properties[i].get(new))
+                if (bool_properties[i].emits_change &&
+                        bool_properties[i].get(old) != bool_properties[i].get(new))
                         r = strv_extend(&changed, bool_properties[i].name);
         if (r >= 0 && old->refcnt != new->refcnt)
                 r = strv_extend(&changed, "ModuleRefCount");

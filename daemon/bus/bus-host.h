@@ -7,8 +7,8 @@
 
 #include "host.h"
 
-#define DECLARE_PROPERTY_GETTER(name)                                                                \
-        int name(sd_bus *bus, const char *path, const char *interface, const char *property,          \
+#define DECLARE_PROPERTY_GETTER(name)                                                        \
+        int name(sd_bus *bus, const char *path, const char *interface, const char *property, \
                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 
 DECLARE_PROPERTY_GETTER(property_get_string);

@@ -51,14 +51,14 @@ static int request_new(Daemon *d, NvNested want, uint64_t flags, Request **ret)
         return 0;
 }
 
-static int verify(Daemon *d, sd_bus_message *m, const char *what, const char *const *details, AuthorizedFn fn,
-        Request *q)
+static int verify(Daemon *d, sd_bus_message *m, const char *what, const char *const *details,
+        AuthorizedFn fn, Request *q)
 {
         const char *action = action_for(what);
         if (!action) {
                 free(q);
-                return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for %s.",
-                        what);
+                return sd_bus_reply_method_errorf(
+                        m, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for %s.", what);
         }
         return bus_verify_polkit_async(d, m, action, details, fn, q, free);
 }
@@ -85,7 +85,8 @@ static int check_runtime_possible(const NvHost *h, NvNested want, sd_bus_error *
                         h->module, h->module, want == NV_NESTED_ENABLED ? 1 : 0);
         if (h->modules_disabled)
                 return sd_bus_error_setf(error, NV_ERROR_PREFIX "ModulesDisabled",
-                        "kernel.modules_disabled=1: modules cannot be loaded or unloaded until the next boot.");
+                        "kernel.modules_disabled=1: modules cannot be loaded or unloaded until the next "
+                        "boot.");
         if (h->module_state == NV_MODULE_UNAVAILABLE)
                 return sd_bus_error_setf(error, NV_ERROR_PREFIX "NotSupported",
                         "%s is not installed for kernel %s.", h->module, strempty(h->kernel_release));
@@ -164,7 +165,8 @@ static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error
         int r;
 
         (void) daemon_refresh(d);
-        if (asprintf(&request, "SetNested(%s, %s)", nv_nested_to_string(q->want), flags_text(q->flags)) < 0 ||
+        if (asprintf(&request, "SetNested(%s, %s)", nv_nested_to_string(q->want), flags_text(q->flags)) <
+                        0 ||
                 asprintf(&old, "live=%s next=%s", nv_nested_to_string(d->host->nested),
                         nv_nested_to_string(d->host->config.next_load)) < 0)
                 return -ENOMEM;
@@ -181,7 +183,8 @@ static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error
                 if (r >= 0)
                         r = nv_dropin_write(q->want);
                 if (r < 0) {
-                        sd_bus_error_set_errnof(error, r, "Could not write %s: %s", NV_DROPIN_PATH, strerror(-r));
+                        sd_bus_error_set_errnof(
+                                error, r, "Could not write %s: %s", NV_DROPIN_PATH, strerror(-r));
                         goto refused;
                 }
                 wrote_dropin = true;
@@ -272,12 +275,13 @@ static int reset_authorized(sd_bus_message *m, void *userdata, sd_bus_error *err
 
         if (r < 0) {
                 audit_change(m, "ResetPersistent", "drop-in", "drop-in", strerror(-r));
-                return sd_bus_error_set_errnof(error, r, "Could not remove %s: %s", NV_DROPIN_PATH, strerror(-r));
+                return sd_bus_error_set_errnof(
+                        error, r, "Could not remove %s: %s", NV_DROPIN_PATH, strerror(-r));
         }
         audit_change(m, "ResetPersistent", r > 0 ? "drop-in" : "none", "none", "done");
         (void) daemon_refresh(d);
-        return sd_bus_reply_method_return(m, "ss", nv_nested_to_string(d->host->config.next_load),
-                strempty(d->host->config.source));
+        return sd_bus_reply_method_return(
+                m, "ss", nv_nested_to_string(d->host->config.next_load), strempty(d->host->config.source));
 }
 
 int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -293,7 +297,8 @@ int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         if (flags != 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".", flags);
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".", flags);
 
         r = nv_dropin_save(&saved);
         if (r < 0)
@@ -356,7 +361,8 @@ int method_enforce(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return r;
         if (flags != 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".", flags);
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".", flags);
 
         (void) daemon_refresh(d);
         if (enforce_target(d->host) == NV_NESTED_UNKNOWN)

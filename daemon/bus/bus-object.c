@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-object.h"
 #include "bus-host.h"
 #include "bus-methods.h"
-#include "bus-object.h"
 
 /* dbus/org.nestvirt.NestVirt1.xml is the contract; a test compares it with this table's output. */
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE

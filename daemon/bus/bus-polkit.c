@@ -66,7 +66,8 @@ static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         if (r >= 0)
                 r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r < 0) {
-                r = deny(q, SD_BUS_ERROR_ACCESS_DENIED, "polkit sent a reply that could not be read; refusing.");
+                r = deny(q, SD_BUS_ERROR_ACCESS_DENIED,
+                        "polkit sent a reply that could not be read; refusing.");
                 goto finish;
         }
 

@@ -76,7 +76,8 @@ int daemon_start(Daemon *d)
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus");
 
-        r = sd_bus_add_object_vtable(d->bus, NULL, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, nv_object_vtable, d);
+        r = sd_bus_add_object_vtable(
+                d->bus, NULL, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, nv_object_vtable, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to export " NESTVIRT_OBJECT_PATH);
 

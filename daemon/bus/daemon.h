@@ -10,7 +10,7 @@
 typedef struct Daemon {
         sd_event *event;
         sd_bus *bus;
-        NvHost *host;      /* the snapshot every property read is served from */
+        NvHost *host; /* the snapshot every property read is served from */
         uint64_t idle_usec; /* exit after this long without work; 0: never */
         unsigned n_pending; /* calls waiting for polkit: no idle exit while any is */
 } Daemon;

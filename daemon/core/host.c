@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "host-path.h"
 #include "host.h"
+#include "host-path.h"
 
 NvNested nv_host_kernel_default(const char *module, const char *release)
 {

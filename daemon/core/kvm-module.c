@@ -82,8 +82,8 @@ int nv_kmod_new(const char *release, struct kmod_ctx **ret)
         return 0;
 }
 
-int nv_module_get_state(struct kmod_ctx *ctx, const char *module, NvModuleState *ret_state,
-        unsigned *ret_refcnt)
+int nv_module_get_state(
+        struct kmod_ctx *ctx, const char *module, NvModuleState *ret_state, unsigned *ret_refcnt)
 {
         _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
         int r;

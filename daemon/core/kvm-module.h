@@ -35,8 +35,8 @@ int nv_kernel_release(char **ret);
 int nv_kmod_new(const char *release, struct kmod_ctx **ret);
 
 /* The module's state and reference count (0 unless loaded). */
-int nv_module_get_state(struct kmod_ctx *ctx, const char *module, NvModuleState *ret_state,
-        unsigned *ret_refcnt);
+int nv_module_get_state(
+        struct kmod_ctx *ctx, const char *module, NvModuleState *ret_state, unsigned *ret_refcnt);
 
 /* The live value of /sys/module/MODULE/parameters/nested. */
 NvNested nv_module_read_nested(const char *module);

@@ -3,9 +3,9 @@
 #include "util.h"
 
 typedef struct Param {
-        const char *start, *end;            /* the whole token */
+        const char *start, *end; /* the whole token */
         const char *name, *name_end;
-        const char *value, *value_end;      /* NULL without "=" */
+        const char *value, *value_end; /* NULL without "=" */
 } Param;
 
 static bool is_space(char c)

@@ -51,8 +51,8 @@ static int load_dependencies(struct kmod_module *mod)
 
                 if (kmod_module_get_initstate(dep) >= 0)
                         continue;
-                r = kmod_module_probe_insert_module(dep, KMOD_PROBE_IGNORE_COMMAND | KMOD_PROBE_IGNORE_LOADED,
-                        NULL, NULL, NULL, NULL);
+                r = kmod_module_probe_insert_module(
+                        dep, KMOD_PROBE_IGNORE_COMMAND | KMOD_PROBE_IGNORE_LOADED, NULL, NULL, NULL, NULL);
                 if (r < 0)
                         return r;
         }
@@ -130,9 +130,11 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                 return r;
 
         state = kmod_module_get_initstate(mod);
-        res.was_loaded = state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING || state == KMOD_MODULE_GOING;
-        res.before = res.after = res.was_loaded || state == KMOD_MODULE_BUILTIN ? nv_module_read_nested(module)
-                                                                             : NV_NESTED_UNKNOWN;
+        res.was_loaded =
+                state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING || state == KMOD_MODULE_GOING;
+        res.before = res.after = res.was_loaded || state == KMOD_MODULE_BUILTIN
+                ? nv_module_read_nested(module)
+                : NV_NESTED_UNKNOWN;
 
         if (state == KMOD_MODULE_BUILTIN)
                 res.status = NV_RELOAD_BUILTIN;
@@ -148,8 +150,11 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
         if (res.was_loaded) {
                 r = write_intent(module, res.before, want);
                 if (r < 0) {
-                        res = (NvReloadResult){ .status = NV_RELOAD_UNLOAD_FAILED, .error = r,
-                                .failed_step = "record", .was_loaded = true, .before = res.before,
+                        res = (NvReloadResult){ .status = NV_RELOAD_UNLOAD_FAILED,
+                                .error = r,
+                                .failed_step = "record",
+                                .was_loaded = true,
+                                .before = res.before,
                                 .after = res.before };
                         goto finish;
                 }
@@ -160,9 +165,9 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                         (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
                         res.error = r;
                         res.failed_step = "unload";
-                        res.status = r == -EAGAIN || r == -EBUSY ? NV_RELOAD_IN_USE
+                        res.status = r == -EAGAIN || r == -EBUSY    ? NV_RELOAD_IN_USE
                                 : r == -EPERM && modules_disabled() ? NV_RELOAD_MODULES_DISABLED
-                                                                  : NV_RELOAD_UNLOAD_FAILED;
+                                                                    : NV_RELOAD_UNLOAD_FAILED;
                         goto finish;
                 }
         }
@@ -234,7 +239,7 @@ int nv_reload_recover(char **ret_module, NvNested *ret_value)
                 (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
                 return -EBADMSG;
         }
-        value = streq(previous, "enabled") ? NV_NESTED_ENABLED
+        value = streq(previous, "enabled")    ? NV_NESTED_ENABLED
                 : streq(previous, "disabled") ? NV_NESTED_DISABLED
                                               : NV_NESTED_UNKNOWN;
 
@@ -279,11 +284,15 @@ char *nv_reload_result_describe(const char *module, NvNested want, const NvReloa
                         module);
                 break;
         case NV_RELOAD_BUILTIN:
-                k = asprintf(&s, "%s is built into the kernel; add %s.nested=%d to the kernel command line and reboot.",
+                k = asprintf(&s,
+                        "%s is built into the kernel; add %s.nested=%d to the kernel command line and "
+                        "reboot.",
                         module, module, nested_digit(want));
                 break;
         case NV_RELOAD_MODULES_DISABLED:
-                k = asprintf(&s, "Loading and unloading modules is disabled (kernel.modules_disabled=1) until the next boot.");
+                k = asprintf(&s,
+                        "Loading and unloading modules is disabled (kernel.modules_disabled=1) until the "
+                        "next boot.");
                 break;
         case NV_RELOAD_UNAVAILABLE:
                 k = asprintf(&s, "%s is not installed for the running kernel.", module);
@@ -295,14 +304,19 @@ char *nv_reload_result_describe(const char *module, NvNested want, const NvReloa
                 break;
         case NV_RELOAD_FAILED:
                 if (r->rolled_back)
-                        k = asprintf(&s, "Reloading %s failed at %s (%s); rolled back: %s is loaded with nested %s as before.",
-                                module, r->failed_step, errno_text(r->error), module, nv_nested_to_string(r->after));
+                        k = asprintf(&s,
+                                "Reloading %s failed at %s (%s); rolled back: %s is loaded with nested %s "
+                                "as before.",
+                                module, r->failed_step, errno_text(r->error), module,
+                                nv_nested_to_string(r->after));
                 else if (r->was_loaded)
-                        k = asprintf(&s, "Reloading %s failed at %s (%s) and the rollback failed too (%s); %s is %s.",
-                                module, r->failed_step, errno_text(r->error), errno_text(r->rollback_error), module,
-                                r->after == NV_NESTED_UNKNOWN ? "NOT loaded" : "loaded");
+                        k = asprintf(&s,
+                                "Reloading %s failed at %s (%s) and the rollback failed too (%s); %s is %s.",
+                                module, r->failed_step, errno_text(r->error), errno_text(r->rollback_error),
+                                module, r->after == NV_NESTED_UNKNOWN ? "NOT loaded" : "loaded");
                 else
-                        k = asprintf(&s, "Loading %s failed at %s (%s); it was not loaded before and is not now.",
+                        k = asprintf(&s,
+                                "Loading %s failed at %s (%s); it was not loaded before and is not now.",
                                 module, r->failed_step, errno_text(r->error));
                 break;
         }

@@ -14,24 +14,24 @@
 #define NV_RELOAD_INTENT_PATH "/run/nestvirt/reload-intent"
 
 typedef enum NvReloadStatus {
-        NV_RELOAD_DONE,              /* the module runs with the requested value */
-        NV_RELOAD_IN_USE,            /* references held: nothing was unloaded */
-        NV_RELOAD_BUILTIN,           /* part of the kernel image: cannot reload */
-        NV_RELOAD_MODULES_DISABLED,  /* kernel.modules_disabled: cannot load or unload */
-        NV_RELOAD_UNAVAILABLE,       /* no module for this kernel */
-        NV_RELOAD_UNLOAD_FAILED,     /* unload failed otherwise: the module is untouched */
-        NV_RELOAD_FAILED,            /* failed after the unload; see the rollback fields */
+        NV_RELOAD_DONE, /* the module runs with the requested value */
+        NV_RELOAD_IN_USE, /* references held: nothing was unloaded */
+        NV_RELOAD_BUILTIN, /* part of the kernel image: cannot reload */
+        NV_RELOAD_MODULES_DISABLED, /* kernel.modules_disabled: cannot load or unload */
+        NV_RELOAD_UNAVAILABLE, /* no module for this kernel */
+        NV_RELOAD_UNLOAD_FAILED, /* unload failed otherwise: the module is untouched */
+        NV_RELOAD_FAILED, /* failed after the unload; see the rollback fields */
 } NvReloadStatus;
 
 typedef struct NvReloadResult {
         NvReloadStatus status;
-        int error;                /* negative errno of the failed step */
-        const char *failed_step;  /* "unload", "load", "verify", "record" */
+        int error; /* negative errno of the failed step */
+        const char *failed_step; /* "unload", "load", "verify", "record" */
         bool was_loaded;
-        NvNested before;          /* live value before */
-        NvNested after;           /* live value afterwards */
-        bool rolled_back;         /* the module was loaded again with its old value */
-        int rollback_error;       /* negative errno when the rollback failed too */
+        NvNested before; /* live value before */
+        NvNested after; /* live value afterwards */
+        bool rolled_back; /* the module was loaded again with its old value */
+        int rollback_error; /* negative errno when the rollback failed too */
 } NvReloadResult;
 
 /* Reloads module with nested set to want (NV_NESTED_ENABLED or NV_NESTED_DISABLED). A module

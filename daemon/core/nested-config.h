@@ -19,7 +19,7 @@ extern const char *const nv_modprobe_dirs[];
 
 typedef struct NvNestedSetting {
         char *source; /* modprobe.d file path (host path) or NV_SOURCE_KERNEL_CMDLINE */
-        char *value;  /* as written; NULL for a bare "nested" */
+        char *value; /* as written; NULL for a bare "nested" */
         NvNested effect;
 } NvNestedSetting;
 
@@ -27,9 +27,9 @@ typedef struct NvNestedConfig {
         NvNestedSetting *settings; /* in the order the kernel applies them */
         size_t n_settings;
         NvNested next_load;
-        char *source;      /* what decides next_load */
+        char *source; /* what decides next_load */
         char **overridden; /* sources of earlier, different settings that source overrides */
-        bool conflict;     /* the settings do not all agree */
+        bool conflict; /* the settings do not all agree */
 } NvNestedConfig;
 
 /*

@@ -12,7 +12,7 @@ typedef enum NvNested {
 
 typedef enum NvParamType {
         NV_PARAM_BOOL, /* kvm_intel: kstrtobool */
-        NV_PARAM_INT,  /* kvm_amd: kstrtoint, base 0 */
+        NV_PARAM_INT, /* kvm_amd: kstrtoint, base 0 */
 } NvParamType;
 
 /* "enabled", "disabled", "invalid" or "unknown". */
