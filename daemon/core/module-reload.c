@@ -92,11 +92,12 @@ static int load_with(struct kmod_module *mod, NvNested value)
 
 static int write_intent(const char *module, NvNested before, NvNested want)
 {
-        _cleanup_free_ char *dir = nv_host_path("/run/nestvirt"), *content = NULL;
+        _cleanup_free_ char *run = nv_host_path("/run"), *dir = nv_host_path("/run/nestvirt"), *content = NULL;
 
-        if (!dir)
+        if (!run || !dir)
                 return -ENOMEM;
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        /* systemd creates /run/nestvirt (RuntimeDirectory=); elsewhere the daemon does. */
+        if ((mkdir(run, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST))
                 return -errno;
         if (asprintf(&content, "module=%s\nprevious=%s\nrequested=%s\n", module, nv_nested_to_string(before),
                     nv_nested_to_string(want)) < 0)

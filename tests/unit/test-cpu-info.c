@@ -128,6 +128,7 @@ START_TEST(test_fixture_hosts)
 
         check_host("intel-host", &intel);
         check_host("intel-builtin", &intel);
+        check_host("intel-builtin-cmdline", &intel);
         check_host("intel-not-loaded", &intel);
         check_host("conflicting-files", &intel);
         check_host("amd-host", &amd);

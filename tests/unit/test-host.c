@@ -117,6 +117,23 @@ static const HostExp hosts[] = {
                 .source = DEFAULT,
         },
         {
+                /* Built in, switched off on the command line in the dashed spelling; the
+                 * modprobe.d file (nested=1) still must not count. */
+                .host = "intel-builtin-cmdline",
+                .release = RELEASE,
+                .vendor = NV_VENDOR_INTEL,
+                .hardware = true,
+                .module = "kvm_intel",
+                .state = NV_MODULE_BUILTIN,
+                .nested = D,
+                .next_load = D,
+                .source = CMDLINE,
+                .n_settings = 1,
+                .settings = {
+                        { CMDLINE, "0", D },
+                },
+        },
+        {
                 .host = "intel-not-loaded",
                 .release = RELEASE,
                 .vendor = NV_VENDOR_INTEL,

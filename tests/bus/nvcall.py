@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Makes D-Bus calls on the system bus and reports them as JSON, keeping every D-Bus type.
+
+The bus tests call the daemon as root from their own process (import this module) and as an
+unprivileged user through setpriv (run this file), and both go through call_many() below, so
+the two identities are tested with the same code.
+
+    nvcall.py 'REQUESTS'
+
+REQUESTS is a JSON list of calls:
+
+    {"dest": NAME, "path": PATH, "interface": IFACE, "member": METHOD,
+     "signature": "ss", "args": [...],        optional, the call's in-arguments
+     "no_auto_start": false,                  optional, do not activate the destination
+     "timeout_ms": 25000}                     optional
+
+and the output is one JSON list with, for each call, either
+
+    {"ok": true, "type": "(a{sv})", "value": [...]}
+    {"ok": false, "error": "org.freedesktop.DBus.Error.AccessDenied", "message": "..."}
+
+In "value", containers become lists (arrays, structs) and objects (dictionaries), and every
+variant becomes {"variant": TYPE, "value": ...}, so the receiver sees the exact type that was
+sent (a property of type "u" and one of type "i" are not the same thing).
+
+The bus is the system bus: DBUS_SYSTEM_BUS_ADDRESS, as for every client.
+"""
+
+import json
+import os
+import sys
+
+import gi
+
+gi.require_version('Gio', '2.0')
+gi.require_version('GLib', '2.0')
+from gi.repository import Gio, GLib  # noqa: E402
+
+SYSTEM_BUS_DEFAULT = 'unix:path=/run/dbus/system_bus_socket'
+
+
+def connect(address=None):
+    """A new private connection to the system bus (not GLib's shared singleton)."""
+    if address is None:
+        address = os.environ.get('DBUS_SYSTEM_BUS_ADDRESS', SYSTEM_BUS_DEFAULT)
+    flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+             Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
+    return Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
+
+
+def to_json(v):
+    """A GLib.Variant as JSON-compatible data; variants keep their type (see above)."""
+    t = v.get_type_string()
+    if t == 'v':
+        inner = v.get_variant()
+        return {'variant': inner.get_type_string(), 'value': to_json(inner)}
+    if t.startswith('a{'):
+        out = {}
+        for i in range(v.n_children()):
+            entry = v.get_child_value(i)
+            key = entry.get_child_value(0).unpack()
+            out[str(key)] = to_json(entry.get_child_value(1))
+        return out
+    if t.startswith('a') or t.startswith('('):
+        return [to_json(v.get_child_value(i)) for i in range(v.n_children())]
+    if t == 'm':  # maybe types do not appear on D-Bus; kept for completeness
+        return None
+    value = v.unpack()
+    if isinstance(value, bytes):
+        return list(value)
+    return value
+
+
+def call_one(conn, req):
+    params = None
+    signature = req.get('signature', '')
+    if signature:
+        params = GLib.Variant('(' + signature + ')', tuple(req.get('args', [])))
+    flags = Gio.DBusCallFlags.NONE
+    if req.get('no_auto_start'):
+        flags |= Gio.DBusCallFlags.NO_AUTO_START
+    try:
+        reply = conn.call_sync(req['dest'], req['path'], req['interface'], req['member'], params,
+                               None, flags, req.get('timeout_ms', 25000), None)
+    except GLib.Error as e:
+        name = Gio.DBusError.get_remote_error(e)
+        if name is None:
+            name = 'local:%s:%d' % (GLib.quark_to_string(e.domain), e.code)
+        else:
+            Gio.DBusError.strip_remote_error(e)
+        return {'ok': False, 'error': name, 'message': e.message}
+    return {'ok': True, 'type': reply.get_type_string(), 'value': to_json(reply)}
+
+
+def call_many(conn, requests):
+    return [call_one(conn, r) for r in requests]
+
+
+def main(argv):
+    if len(argv) != 2:
+        print('usage: %s REQUESTS-JSON' % argv[0], file=sys.stderr)
+        return 2
+    requests = json.loads(argv[1])
+    try:
+        conn = connect()
+    except GLib.Error as e:
+        print('nvcall: cannot connect to the system bus: %s' % e.message, file=sys.stderr)
+        return 1
+    json.dump(call_many(conn, requests), sys.stdout)
+    sys.stdout.write('\n')
+    conn.close_sync(None)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
