@@ -11,11 +11,11 @@ typedef struct DmiMatch {
 } DmiMatch;
 
 /*
- * DMI strings that name a hypervisor, with systemd-detect-virt's ids. Strings that also appear on
- * physical machines are left out here and need a second field (see dmi_pairs): "Microsoft
- * Corporation" (Surface laptops), "Oracle Corporation" (Oracle's servers), plain "Google"
- * (Chromebooks). "Amazon EC2" is also what .metal instances report, so only the CPU's hypervisor
- * flag makes it a guest.
+ * DMI strings that name a hypervisor, with systemd-detect-virt's ids. Strings that physical
+ * machines show too are left out: "Microsoft Corporation" (Surface laptops) and "Oracle
+ * Corporation" (Oracle's servers) count only with a product name (dmi_pairs); plain "Google"
+ * (Chromebooks) not at all, as GCE's product name says "Google Compute Engine". EC2 .metal
+ * instances say "Amazon EC2" too, so that one needs the CPU's hypervisor flag.
  */
 static const DmiMatch dmi_table[] = {
         { "KVM", false, false, "kvm" },
@@ -43,7 +43,6 @@ static const struct {
 } dmi_pairs[] = {
         { "Microsoft Corporation", "Virtual Machine", "microsoft" },
         { "Oracle Corporation", "VirtualBox", "oracle" },
-        { "Google", "Google Compute Engine", "google" },
 };
 
 /* The fields systemd-detect-virt reads, in the order we trust them. */
