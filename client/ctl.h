@@ -9,10 +9,19 @@ typedef enum {
         NV_JSON_SHORT,
 } NvJsonMode;
 
+/* Which part of the setting enable and disable change: the bits of SetNested's flags. */
+typedef enum {
+        NV_SCOPE_RUNTIME = 1 << 0,
+        NV_SCOPE_PERSISTENT = 1 << 1,
+        NV_SCOPE_BOTH = NV_SCOPE_RUNTIME | NV_SCOPE_PERSISTENT,
+} NvScope;
+
 /* What the options decided, handed to every verb, so verbs need no globals. */
 typedef struct {
         NvJsonMode json;
         gboolean no_pager;
         gboolean color;
+        NvScope scope; /* 0 when neither --runtime nor --persistent was given */
+        gboolean ask_password; /* FALSE with --no-ask-password */
         GDBusConnection *bus; /* connected on first use: --help and usage errors need no bus */
 } NvCtl;

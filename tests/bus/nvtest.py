@@ -1,0 +1,793 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Harness of the bus tier: a private system bus with the project's policy, nestvirtd started by
+bus activation on a fixture host, and callers that are root or an unprivileged user.
+
+One Harness is one temporary directory:
+
+    TMP/bus.conf                  the dbus-daemon configuration (a system bus, see write_config)
+    TMP/system.d/                 a copy of dbus/org.nestvirt.NestVirt1.conf
+    TMP/services/                 the activation file, derived from the project's template
+    TMP/nestvirtd-wrapper         what the activation file runs: sets the environment, starts
+                                  nestvirtd, and logs its pid and exit status to TMP/daemon.events
+    TMP/root/                     the fixture host (NESTVIRT_ROOT)
+    TMP/bus.log, TMP/daemon.log   the output of dbus-daemon and of every nestvirtd instance
+    TMP/system_bus_socket         the bus
+
+The environment comes from tests/meson.build (test_env): NESTVIRT_SOURCE_ROOT,
+NESTVIRT_BUILD_ROOT, NESTVIRTD, NESTVIRTCTL, NESTVIRT_PRELOAD. NESTVIRT_TEST_KEEP=1 keeps TMP.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import pwd
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+BUS_NAME = 'org.nestvirt.NestVirt1'
+OBJECT_PATH = '/org/nestvirt/NestVirt1'
+INTERFACE = 'org.nestvirt.NestVirt1'
+DBUS_NAME = 'org.freedesktop.DBus'
+DBUS_PATH = '/org/freedesktop/DBus'
+PROPERTIES = 'org.freedesktop.DBus.Properties'
+INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable'
+PEER = 'org.freedesktop.DBus.Peer'
+
+TEST_USER = 'nestvirt-test'
+EXIT_SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+SYSTEM_CONF = '/usr/share/dbus-1/system.conf'
+
+
+class HarnessError(Exception):
+    pass
+
+
+def in_ci():
+    return os.environ.get('CI', '').lower() in ('true', '1', 'yes')
+
+
+def need_env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise unittest.SkipTest('%s is not set: run this through "meson test" (tests/meson.build '
+                                'sets it in test_env)' % name)
+    return value
+
+
+def need_program(name):
+    path = shutil.which(name, path=os.environ.get('PATH', '') + ':/usr/sbin:/sbin')
+    if not path:
+        raise unittest.SkipTest('%s is not installed' % name)
+    return path
+
+
+def source_root():
+    return need_env('NESTVIRT_SOURCE_ROOT')
+
+
+def source_path(*rel):
+    return os.path.join(source_root(), *rel)
+
+
+def project_version():
+    """The version meson configured (the daemon's Version property must say the same)."""
+    info = os.path.join(need_env('NESTVIRT_BUILD_ROOT'), 'meson-info', 'intro-projectinfo.json')
+    with open(info) as f:
+        return json.load(f)['version']
+
+
+def wait_for(predicate, timeout, interval=0.05, what='condition'):
+    """Polls predicate until it returns a true value, which is returned; fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError('timed out after %.1f s waiting for %s' % (timeout, what))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# The interface contract
+
+class Contract:
+    """dbus/org.nestvirt.NestVirt1.xml, the interface as the project promises it."""
+
+    def __init__(self, path=None):
+        self.path = path or source_path('dbus', 'org.nestvirt.NestVirt1.xml')
+        self.root = ET.parse(self.path).getroot()
+        self.interface = find_interface(self.root, INTERFACE)
+        if self.interface is None:
+            raise HarnessError('%s has no interface %s' % (self.path, INTERFACE))
+
+    def properties(self):
+        """{name: (type, access)} of every property of the interface."""
+        return {p.get('name'): (p.get('type'), p.get('access'))
+                for p in self.interface.findall('property')}
+
+
+def find_interface(node, name):
+    for i in node.findall('interface'):
+        if i.get('name') == name:
+            return i
+    return None
+
+
+# Annotations that are part of the API. Others (org.freedesktop.systemd1.Privileged, which
+# sd-bus adds to methods not marked SD_BUS_VTABLE_UNPRIVILEGED; org.gtk.*, ...) describe an
+# implementation or a code generator and are not compared.
+ECS = 'org.freedesktop.DBus.Property.EmitsChangedSignal'
+DEPRECATED = 'org.freedesktop.DBus.Deprecated'
+NO_REPLY = 'org.freedesktop.DBus.Method.NoReply'
+
+
+def annotations(elem):
+    return {a.get('name'): a.get('value') for a in elem.findall('annotation')}
+
+
+def bool_annotation(elem, name):
+    return annotations(elem).get(name, 'false') == 'true'
+
+
+def interface_lines(iface):
+    """The interface as sorted, canonical lines: one per method, signal and property.
+
+    Normalized: a method argument without direction is "in", a signal argument is always "out";
+    EmitsChangedSignal is the property's own annotation, else the interface's, else "true"
+    (sd-bus writes const/invalidates/false and leaves out true; the spec's default is true);
+    Deprecated and NoReply are "false" unless annotated "true".
+    """
+    iface_ecs = annotations(iface).get(ECS, 'true')
+    lines = []
+    if bool_annotation(iface, DEPRECATED):
+        lines.append('interface deprecated')
+    for m in iface.findall('method'):
+        args = ', '.join('%s %s %s' % (a.get('direction', 'in'), a.get('type'), a.get('name', ''))
+                         for a in m.findall('arg'))
+        extra = ''
+        if bool_annotation(m, DEPRECATED):
+            extra += ' deprecated'
+        if bool_annotation(m, NO_REPLY):
+            extra += ' no-reply'
+        lines.append('method %s(%s)%s' % (m.get('name'), args, extra))
+    for s in iface.findall('signal'):
+        args = ', '.join('%s %s' % (a.get('type'), a.get('name', '')) for a in s.findall('arg'))
+        extra = ' deprecated' if bool_annotation(s, DEPRECATED) else ''
+        lines.append('signal %s(%s)%s' % (s.get('name'), args, extra))
+    for p in iface.findall('property'):
+        ecs = annotations(p).get(ECS, iface_ecs)
+        extra = ' deprecated' if bool_annotation(p, DEPRECATED) else ''
+        lines.append('property %s %s %s emits-changed=%s%s' % (
+            p.get('name'), p.get('type'), p.get('access'), ecs, extra))
+    return sorted(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixture hosts
+
+# Used only when tests/fixtures/hosts/NAME does not exist: the smallest hosts these tests need.
+_AMD_CPUINFO = ('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 23\n'
+                'model name\t: AMD EPYC 7302P 16-Core Processor\n'
+                'flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic lm svm npt nrip_save\n\n')
+_AMD_BASE = {
+    'proc/cpuinfo': _AMD_CPUINFO,
+    'proc/sys/kernel/osrelease': '6.1.0-27-amd64\n',
+    'proc/sys/kernel/modules_disabled': '0\n',
+    'proc/cmdline': 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-27-amd64 root=/dev/sda1 ro quiet\n',
+    'sys/module/kvm/initstate': 'live\n',
+    'sys/module/kvm/refcnt': '1\n',
+    'sys/module/kvm_amd/initstate': 'live\n',
+    'sys/module/kvm_amd/refcnt': '0\n',
+    'sys/module/kvm_amd/parameters/nested': '1\n',
+    'FIXTURE': 'loadable: kvm kvm_amd\nholder: kvm kvm_amd\n',
+}
+BUILTIN_FIXTURES = {
+    'amd-host': _AMD_BASE,
+    'amd-cmdline-override': dict(_AMD_BASE, **{
+        'proc/cmdline': 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-27-amd64 root=/dev/sda1 ro quiet '
+                        'kvm_amd.nested=1\n',
+        'etc/modprobe.d/kvm-amd.conf': 'options kvm_amd nested=0\n',
+    }),
+}
+
+
+def build_fixture(name, root):
+    """Builds host NAME at root, as tests/unit/fixture.c does (see tests/unit/fixture.h for the
+    FIXTURE format): copies tests/fixtures/hosts/NAME, then adds what git cannot store."""
+    src = source_path('tests', 'fixtures', 'hosts', name)
+    os.makedirs(root, exist_ok=True)
+    if os.path.isdir(src):
+        shutil.copytree(src, root, symlinks=True, dirs_exist_ok=True,
+                        ignore=lambda d, names: ['FIXTURE'] if d == src else [])
+        desc_path = os.path.join(src, 'FIXTURE')
+        desc = open(desc_path).read() if os.path.exists(desc_path) else ''
+    elif name in BUILTIN_FIXTURES:
+        files = dict(BUILTIN_FIXTURES[name])
+        desc = files.pop('FIXTURE')
+        for rel, content in files.items():
+            write_file(os.path.join(root, rel), content)
+    else:
+        raise HarnessError('no fixture host %s in %s' % (name, os.path.dirname(src)))
+
+    osrelease = read_file(os.path.join(root, 'proc/sys/kernel/osrelease'), '').strip()
+    trees = []  # [release, loadable words, builtin words]
+    for line in desc.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        key, sep, value = line.partition(':')
+        key, value = key.strip(), value.strip()
+        if not sep:
+            raise HarnessError('%s/FIXTURE: bad line %r' % (name, line))
+        if key in ('release', 'loadable', 'builtin'):
+            if key == 'release' or not trees:
+                release = value if key == 'release' else osrelease
+                if not release:
+                    raise HarnessError('%s/FIXTURE: no kernel release' % name)
+                trees.append([release, [], []])
+            if key == 'loadable':
+                trees[-1][1] += value.split()
+            elif key == 'builtin':
+                trees[-1][2] += value.split()
+        elif key == 'holder':
+            module, holder = value.split(None, 1)
+            holders = os.path.join(root, 'sys/module', module, 'holders')
+            os.makedirs(holders, exist_ok=True)
+            os.symlink(os.path.join('../..', holder.strip()), os.path.join(holders, holder.strip()))
+        elif key == 'dir':
+            os.makedirs(os.path.join(root, value), exist_ok=True)
+        else:
+            raise HarnessError('%s/FIXTURE: unknown key %r' % (name, key))
+
+    # Every loaded module has a holders/ directory in sysfs.
+    modules = os.path.join(root, 'sys/module')
+    if os.path.isdir(modules):
+        for m in os.listdir(modules):
+            if os.path.exists(os.path.join(modules, m, 'initstate')):
+                os.makedirs(os.path.join(modules, m, 'holders'), exist_ok=True)
+
+    script = source_path('tests', 'fixtures', 'make-module-tree.sh')
+    for release, loadable, builtin in trees:
+        r = subprocess.run(['/bin/sh', script, root, release, ' '.join(loadable), ' '.join(builtin)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise HarnessError('make-module-tree.sh %s %s failed:\n%s' % (root, release, r.stdout))
+
+
+def read_file(path, default=None):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        if default is None:
+            raise
+        return default
+
+
+def write_file(path, content, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(content)
+    os.chmod(path, mode)
+
+
+# ---------------------------------------------------------------------------------------------
+# The unprivileged user
+
+def test_user():
+    """(uid, gid) of the unprivileged test user, created when missing; needs root."""
+    if os.geteuid() != 0:
+        raise unittest.SkipTest('needs root: the test creates the system user %s and calls the '
+                                'bus as that user through setpriv' % TEST_USER)
+    need_program('setpriv')
+    try:
+        pw = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        # Tests may run in parallel: one of them creates the user.
+        with open(os.path.join(tempfile.gettempdir(), 'nestvirt-test-useradd.lock'), 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                pw = pwd.getpwnam(TEST_USER)
+            except KeyError:
+                useradd = need_program('useradd')
+                r = subprocess.run([useradd, '--system', '--user-group', '--no-create-home',
+                                    '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin',
+                                    '--comment', 'nestvirt bus tests', TEST_USER],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                if r.returncode != 0:
+                    raise HarnessError('useradd %s failed: %s' % (TEST_USER, r.stdout))
+                pw = pwd.getpwnam(TEST_USER)
+    if pw.pw_uid == 0:
+        raise HarnessError('%s has uid 0' % TEST_USER)
+    return pw.pw_uid, pw.pw_gid
+
+
+# ---------------------------------------------------------------------------------------------
+# Callers
+
+class Caller:
+    """Calls on the test bus as one identity. call() takes and returns nvcall.py's JSON forms."""
+
+    def call(self, requests):
+        raise NotImplementedError
+
+    def call1(self, dest, path, interface, member, signature='', args=(), **kw):
+        req = dict(dest=dest, path=path, interface=interface, member=member,
+                   signature=signature, args=list(args), **kw)
+        return self.call([req])[0]
+
+    def ok(self, *a, **kw):
+        """The reply's values (a list); fails on an error reply."""
+        r = self.call1(*a, **kw)
+        if not r['ok']:
+            raise AssertionError('%s.%s failed: %s: %s' % (a[2], a[3], r['error'], r['message']))
+        return r['value']
+
+    def get(self, prop, interface=INTERFACE):
+        """(type, value) of one property, by Properties.Get."""
+        v = self.ok(BUS_NAME, OBJECT_PATH, PROPERTIES, 'Get', 'ss', [interface, prop])[0]
+        return v['variant'], v['value']
+
+    def get_all(self, interface=INTERFACE):
+        """{name: (type, value)} by Properties.GetAll."""
+        d = self.ok(BUS_NAME, OBJECT_PATH, PROPERTIES, 'GetAll', 's', [interface])[0]
+        return {k: (v['variant'], v['value']) for k, v in d.items()}
+
+    def introspect(self, path=OBJECT_PATH):
+        return self.ok(BUS_NAME, path, INTROSPECTABLE, 'Introspect')[0]
+
+    def name_has_owner(self, name=BUS_NAME):
+        return self.ok(DBUS_NAME, DBUS_PATH, DBUS_NAME, 'NameHasOwner', 's', [name])[0]
+
+    def owner_pid(self, name=BUS_NAME):
+        return self.ok(DBUS_NAME, DBUS_PATH, DBUS_NAME, 'GetConnectionUnixProcessID', 's',
+                       [name])[0]
+
+
+class SelfCaller(Caller):
+    """The test process itself (root in CI), on one private connection."""
+
+    def __init__(self, address):
+        import nvcall
+        self._nvcall = nvcall
+        self.conn = nvcall.connect(address)
+
+    def call(self, requests):
+        return self._nvcall.call_many(self.conn, requests)
+
+    def close(self):
+        self.conn.close_sync(None)
+
+
+class UserCaller(Caller):
+    """The unprivileged test user: nvcall.py in a process run through setpriv."""
+
+    def __init__(self, harness):
+        self.h = harness
+
+    def call(self, requests):
+        r = self.h.run_as_user(['/usr/bin/python3', self.h.user_nvcall, json.dumps(requests)])
+        if r.returncode != 0:
+            raise AssertionError('nvcall.py as %s failed (%d): %s' % (TEST_USER, r.returncode,
+                                                                     r.stderr))
+        return json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------------------------------------
+# The bus
+
+# /usr/share/dbus-1/system.conf's <policy> elements as of dbus 1.14, used when that file is not
+# installed. Normally the installed file's policies are copied, so the test bus matches the
+# system bus of the machine the tests run on.
+FALLBACK_POLICIES = '''
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Containers1"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+    <deny send_destination="org.freedesktop.DBus"
+          send_interface="org.freedesktop.DBus.Debug.Stats"/>
+    <deny send_destination="org.freedesktop.DBus"
+          send_interface="org.freedesktop.systemd1.Activator"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.systemd1.Activator"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Debug.Stats"/>
+  </policy>
+'''
+
+DOCTYPE = ('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+           ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n')
+
+
+def system_policies():
+    """The <policy> elements of the installed system bus configuration, as XML text."""
+    if not os.path.exists(SYSTEM_CONF):
+        return FALLBACK_POLICIES, 'built-in copy of dbus 1.14 (%s is missing)' % SYSTEM_CONF
+    root = ET.parse(SYSTEM_CONF).getroot()
+    policies = [ET.tostring(p, encoding='unicode') for p in root.findall('policy')]
+    if not any(p.get('context') == 'default' for p in root.findall('policy')):
+        raise HarnessError('%s has no <policy context="default">' % SYSTEM_CONF)
+    return '\n'.join('  ' + p.strip() for p in policies), SYSTEM_CONF
+
+
+def _pdeathsig():
+    """In the child before exec: die with the test process, even when it is killed."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Harness:
+    def __init__(self, fixture='amd-host', idle_timeout=0, extra_files=None):
+        self.fixture = fixture
+        self.idle_timeout = idle_timeout
+        self.extra_files = extra_files or {}
+        self.nestvirtd = need_env('NESTVIRTD')
+        self.nestvirtctl = need_env('NESTVIRTCTL')
+        self.preload = need_env('NESTVIRT_PRELOAD')
+        self.dbus_daemon = need_program('dbus-daemon')
+        for p in (self.nestvirtd, self.preload):
+            if not os.path.exists(p):
+                raise HarnessError('%s does not exist: build first' % p)
+        try:
+            import gi  # noqa: F401
+        except ImportError:
+            raise unittest.SkipTest('python3-gi is not installed (needed by nvcall.py)')
+        self.tmp = None
+        self.bus = None
+        self.address = None
+        self._self_caller = None
+        self._user_caller = None
+        self._ctl_for_user = None
+        self.stopped = {}  # pid -> exit status of instances stop() ended
+
+    # -- setup ----------------------------------------------------------------------------------
+
+    def start(self):
+        self.tmp = tempfile.mkdtemp(prefix='nestvirt-bus-')
+        # The unprivileged user reaches the socket, nvcall.py and maybe nestvirtctl in here.
+        os.chmod(self.tmp, 0o755)
+        self.root = os.path.join(self.tmp, 'root')
+        build_fixture(self.fixture, self.root)
+        for rel, content in self.extra_files.items():
+            write_file(os.path.join(self.root, rel.lstrip('/')), content)
+        self.socket = os.path.join(self.tmp, 'system_bus_socket')
+        self.events = os.path.join(self.tmp, 'daemon.events')
+        self.daemon_log = os.path.join(self.tmp, 'daemon.log')
+        self.bus_log = os.path.join(self.tmp, 'bus.log')
+        self.user_nvcall = os.path.join(self.tmp, 'nvcall.py')
+        shutil.copy(os.path.join(HERE, 'nvcall.py'), self.user_nvcall)
+        os.chmod(self.user_nvcall, 0o644)
+        self.write_config()
+        self.write_activation()
+        self.start_bus()
+
+    def write_config(self):
+        """A system bus like the real one, minus what needs a system: no <user> (the bus runs as
+        the test's user), no <fork>/<pidfile>/<syslog>, and no <servicehelper>, so activated
+        services are spawned directly by dbus-daemon, as the bus's user. No
+        <standard_system_servicedirs/> and no host system.d: only the project's files count."""
+        os.makedirs(os.path.join(self.tmp, 'system.d'))
+        os.makedirs(os.path.join(self.tmp, 'services'))
+        shutil.copy(source_path('dbus', 'org.nestvirt.NestVirt1.conf'),
+                    os.path.join(self.tmp, 'system.d', 'org.nestvirt.NestVirt1.conf'))
+        policies, origin = system_policies()
+        if os.geteuid() != 0:
+            self._write_standin_policy()
+        config = (DOCTYPE + '<busconfig>\n'
+                  '  <type>system</type>\n'
+                  '  <listen>unix:path=%s</listen>\n'
+                  '  <auth>EXTERNAL</auth>\n'
+                  '  <servicedir>%s</servicedir>\n'
+                  '  <!-- the policies of %s -->\n%s\n'
+                  '  <includedir>%s</includedir>\n'
+                  '</busconfig>\n') % (self.socket, os.path.join(self.tmp, 'services'), origin,
+                                       policies, os.path.join(self.tmp, 'system.d'))
+        write_file(os.path.join(self.tmp, 'bus.conf'), config)
+
+    def _write_standin_policy(self):
+        """Not root: the daemon, activated as the bus's user, could not own its name. Grant that
+        user exactly what the project's policy grants root. The tests that depend on root's own
+        rights, or need a second identity, skip in this case (and fail in CI)."""
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        conf = ET.parse(source_path('dbus', 'org.nestvirt.NestVirt1.conf')).getroot()
+        rules = []
+        for p in conf.findall('policy'):
+            if p.get('user') == 'root':
+                p.set('user', user)
+                rules.append(ET.tostring(p, encoding='unicode'))
+        write_file(os.path.join(self.tmp, 'system.d', 'zz-test-standin-for-root.conf'),
+                   DOCTYPE + '<!-- test only: %s stands in for root -->\n<busconfig>\n%s\n'
+                   '</busconfig>\n' % (user, '\n'.join(rules)))
+
+    def write_activation(self):
+        """The activation file: the project's template with Exec= pointing at the wrapper.
+
+        SystemdService= is left out: there is no systemd here, and with it dbus-daemon would ask
+        systemd (org.freedesktop.systemd1.Activator) instead of spawning Exec=. User= is kept but
+        means nothing without a <servicehelper>: the bus spawns Exec= as its own user."""
+        template = source_path('dbus', 'org.nestvirt.NestVirt1.service.in')
+        keys = {}
+        for line in read_file(template).splitlines():
+            line = line.strip()
+            if '=' in line and not line.startswith(('#', '[')):
+                k, v = line.split('=', 1)
+                keys[k.strip()] = v.strip()
+        if keys.get('Name') != BUS_NAME:
+            raise HarnessError('%s: Name=%r, expected %s' % (template, keys.get('Name'), BUS_NAME))
+        wrapper = os.path.join(self.tmp, 'nestvirtd-wrapper')
+        q = shlex.quote
+        asan = ':'.join(x for x in (os.environ.get('ASAN_OPTIONS'), 'verify_asan_link_order=0') if x)
+        sanitizer_env = ''.join('export %s=%s\n' % (k, q(os.environ[k]))
+                                for k in ('UBSAN_OPTIONS', 'LSAN_OPTIONS', 'MSAN_OPTIONS')
+                                if k in os.environ)
+        write_file(wrapper,
+                   '#!/bin/sh\n'
+                   '# SPDX-License-Identifier: LGPL-2.1-or-later\n'
+                   '# Spawned by dbus-daemon for activation. The environment of activated\n'
+                   '# services is not the test\'s, so everything is set here.\n'
+                   'export NESTVIRT_ROOT=%s\n'
+                   'export LD_PRELOAD=%s\n'
+                   'export ASAN_OPTIONS=%s\n'
+                   '%s'
+                   'export DBUS_SYSTEM_BUS_ADDRESS=%s\n'
+                   'exec >>%s 2>&1\n'
+                   '%s --idle-timeout=%d &\n'
+                   'pid=$!\n'
+                   'echo "start $pid" >>%s\n'
+                   'wait "$pid"\n'
+                   'status=$?\n'
+                   'echo "exit $pid $status" >>%s\n'
+                   'exit "$status"\n' % (
+                       q(self.root), q(self.preload), q(asan), sanitizer_env,
+                       q('unix:path=' + self.socket), q(self.daemon_log), q(self.nestvirtd),
+                       self.idle_timeout, q(self.events), q(self.events)),
+                   mode=0o755)
+        service = '[D-BUS Service]\n'
+        for k, v in keys.items():
+            if k == 'Exec':
+                v = wrapper
+            elif k == 'SystemdService':
+                service += '# SystemdService=%s left out: no systemd on the test bus\n' % v
+                continue
+            service += '%s=%s\n' % (k, v)
+        write_file(os.path.join(self.tmp, 'services', BUS_NAME + '.service'), service)
+
+    def start_bus(self):
+        log = open(self.bus_log, 'w')
+        self.bus = subprocess.Popen(
+            [self.dbus_daemon, '--config-file=' + os.path.join(self.tmp, 'bus.conf'), '--nofork',
+             '--print-address=1'],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
+            preexec_fn=_pdeathsig)
+        log.close()
+        import select
+        ready, _, _ = select.select([self.bus.stdout], [], [], 20)
+        line = self.bus.stdout.readline().strip() if ready else ''
+        if not line:
+            self.bus.kill()
+            self.bus.wait()
+            raise HarnessError('dbus-daemon did not start:\n' + read_file(self.bus_log, ''))
+        self.address = line
+        os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = self.address
+        os.environ.pop('DBUS_SESSION_BUS_ADDRESS', None)
+
+    # -- the daemon's instances ----------------------------------------------------------------
+
+    def _events(self):
+        starts, exits = [], {}
+        for line in read_file(self.events, '').splitlines():
+            w = line.split()
+            if len(w) == 2 and w[0] == 'start':
+                starts.append(int(w[1]))
+            elif len(w) == 3 and w[0] == 'exit':
+                exits[int(w[1])] = int(w[2])
+        return starts, exits
+
+    def instances(self):
+        """The pids of every nestvirtd the bus has activated so far, oldest first."""
+        return self._events()[0]
+
+    def exit_status(self, pid):
+        """The exit status of instance pid, or None while it runs."""
+        return self._events()[1].get(pid)
+
+    def wait_exit(self, pid, timeout=10):
+        wait_for(lambda: self.exit_status(pid) is not None, timeout,
+                 what='nestvirtd (pid %d) to exit' % pid)
+        return self.exit_status(pid)
+
+    def running(self):
+        starts, exits = self._events()
+        return [p for p in starts if p not in exits]
+
+    # -- callers and commands ------------------------------------------------------------------
+
+    def caller(self):
+        """Calls as the test process's own identity (root in CI)."""
+        if self._self_caller is None:
+            self._self_caller = SelfCaller(self.address)
+        return self._self_caller
+
+    def user_caller(self):
+        """Calls as the unprivileged test user; skips when that cannot be done."""
+        test_user()
+        if self._user_caller is None:
+            self._user_caller = UserCaller(self)
+        return self._user_caller
+
+    def user_env(self):
+        env = {
+            'PATH': '/usr/local/bin:/usr/bin:/bin',
+            'DBUS_SYSTEM_BUS_ADDRESS': self.address,
+            'LANG': 'C.UTF-8',
+            'HOME': '/nonexistent',
+            'NO_COLOR': '1',
+        }
+        for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'MSAN_OPTIONS'):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        return env
+
+    def run_as_user(self, argv, timeout=60):
+        uid, gid = test_user()
+        return subprocess.run(
+            ['setpriv', '--reuid=%d' % uid, '--regid=%d' % gid, '--clear-groups',
+             '--no-new-privs', '--'] + argv,
+            env=self.user_env(), cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+    def ctl_for_user(self):
+        """nestvirtctl where the test user can run it: the build tree's when reachable, else a
+        copy (a build tree below a 0700 home directory is not)."""
+        if self._ctl_for_user is None:
+            r = self.run_as_user(['/bin/sh', '-c', 'test -x "$1"', 'sh', self.nestvirtctl])
+            if r.returncode == 0:
+                self._ctl_for_user = self.nestvirtctl
+            else:
+                self._ctl_for_user = os.path.join(self.tmp, 'nestvirtctl')
+                shutil.copy(self.nestvirtctl, self._ctl_for_user)
+                os.chmod(self._ctl_for_user, 0o755)
+        return self._ctl_for_user
+
+    def run_ctl(self, args, as_user=False, timeout=60):
+        if as_user:
+            return self.run_as_user([self.ctl_for_user()] + args, timeout=timeout)
+        env = dict(os.environ, NO_COLOR='1', LANG='C.UTF-8')
+        return subprocess.run([self.nestvirtctl] + args, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=timeout)
+
+    # -- teardown ------------------------------------------------------------------------------
+
+    def stop(self):
+        """Ends every instance with SIGTERM, then the bus. Returns the problems found: an
+        instance that did not exit on SIGTERM or exited with a status other than 0."""
+        problems = []
+        if self._self_caller is not None:
+            try:
+                self._self_caller.close()
+            except Exception:
+                pass
+            self._self_caller = None
+        if self.tmp is None:
+            return problems
+        for pid in self.running():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.stopped[pid] = self.wait_exit(pid, timeout=15)
+            except AssertionError:
+                problems.append('nestvirtd (pid %d) did not exit within 15 s of SIGTERM' % pid)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        for pid, status in sorted(self._events()[1].items()):
+            if status != 0:
+                problems.append('nestvirtd (pid %d) exited with status %d' % (pid, status))
+        if self.bus is not None:
+            self.bus.terminate()
+            try:
+                self.bus.wait(10)
+            except subprocess.TimeoutExpired:
+                self.bus.kill()
+                self.bus.wait()
+            self.bus.stdout.close()
+            self.bus = None
+        self.dump_logs()
+        if os.environ.get('NESTVIRT_TEST_KEEP') == '1':
+            print('kept %s' % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp = None
+        return problems
+
+    def dump_logs(self):
+        for name, path in (('dbus-daemon', self.bus_log), ('nestvirtd', self.daemon_log),
+                           ('activations', self.events)):
+            text = read_file(path, '').rstrip()
+            if text:
+                print('----- %s -----\n%s' % (name, text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Test cases and the runner
+
+class BusTestCase(unittest.TestCase):
+    """Each test gets its own bus, fixture and daemon: tests share nothing and may run in
+    parallel."""
+    FIXTURE = 'amd-host'
+    IDLE_TIMEOUT = 0
+    EXTRA_FILES = None
+
+    def setUp(self):
+        self.h = Harness(self.FIXTURE, self.IDLE_TIMEOUT, self.EXTRA_FILES)
+        self.addCleanup(self._stop)
+        self.h.start()
+        self.contract = Contract()
+
+    def _stop(self):
+        problems = self.h.stop()
+        if problems:
+            raise AssertionError('; '.join(problems))
+
+
+def main(module_name='__main__'):
+    """Runs the named tests (CLASS.METHOD; all without arguments). Exit status as meson reads
+    it: 0 passed, 1 failed, 77 skipped. With CI=true a skip is a failure: CI runs as root with
+    every dependency installed, so a skip there means a test silently did not run."""
+    import importlib
+    module = importlib.import_module(module_name)
+    loader = unittest.defaultTestLoader
+    names = sys.argv[1:]
+    suite = loader.loadTestsFromNames(names, module) if names else loader.loadTestsFromModule(module)
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
+    sys.stdout.flush()
+    if result.errors or result.failures or result.unexpectedSuccesses:
+        return 1
+    if result.skipped and len(result.skipped) == result.testsRun:
+        reasons = '; '.join('%s: %s' % (t.id(), why) for t, why in result.skipped)
+        if in_ci():
+            print('FAIL: skipped in CI (CI=%s), where skips are failures: %s'
+                  % (os.environ.get('CI'), reasons))
+            return 1
+        print('SKIP: %s' % reasons)
+        return EXIT_SKIP
+    return 0
