@@ -284,12 +284,25 @@ static int reset_authorized(sd_bus_message *m, void *userdata, sd_bus_error *err
                 m, "ss", nv_nested_to_string(d->host->config.next_load), strempty(d->host->config.source));
 }
 
+/* Reads a flags argument that has no bits defined yet. */
+static int read_no_flags(sd_bus_message *m, sd_bus_error *error)
+{
+        uint64_t flags;
+        int r = sd_bus_message_read(m, "t", &flags);
+
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".", flags);
+        return 0;
+}
+
 int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         static const char *const details[] = { "persistent", "true", NULL };
         Daemon *d = userdata;
         _cleanup_free_ char *saved = NULL;
-        uint64_t flags;
         Request *q;
         int r;
 

@@ -92,11 +92,8 @@ int nv_kvm_holders(char ***ret)
         if (r < 0)
                 return r;
 
-        if (!l) {
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
+        if (strv_ensure(&l) < 0)
+                return -ENOMEM;
         qsort(l, strv_length(l), sizeof(char *), pid_cmp);
         *ret = TAKE_PTR(l);
         return 0;

@@ -109,11 +109,8 @@ int nv_modprobe_files(char ***ret)
                 strv_free(l);
                 return r;
         }
-        if (!l) {
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
+        if (strv_ensure(&l) < 0)
+                return -ENOMEM;
         *ret = l;
         return 0;
 }
@@ -144,11 +141,8 @@ static int kmod_module_options(const char *const *config_paths, const char *modu
         if (r < 0)
                 return r;
 
-        if (!l) {
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
+        if (strv_ensure(&l) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
 }

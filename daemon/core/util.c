@@ -58,6 +58,14 @@ bool strv_equal(char *const *a, char *const *b)
         return true;
 }
 
+int strv_ensure(char ***l)
+{
+        if (*l)
+                return 0;
+        *l = calloc(1, sizeof(char *));
+        return *l ? 0 : -ENOMEM;
+}
+
 char *strstrip_end(char *s)
 {
         size_t l = strlen(s);

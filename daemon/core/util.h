@@ -88,6 +88,8 @@ bool strv_contains(char *const *l, const char *s);
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int strv_extend(char ***l, const char *s);
 bool strv_equal(char *const *a, char *const *b);
+/* Makes a NULL list an empty one, for callers that promise a list; 0 or -ENOMEM. */
+int strv_ensure(char ***l);
 
 /* Strips trailing whitespace in place and returns s. */
 char *strstrip_end(char *s);

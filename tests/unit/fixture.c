@@ -601,3 +601,19 @@ int nv_fixture_list_hosts(char ***ret)
         *ret = TAKE_PTR(l);
         return 0;
 }
+
+int nv_fixture_run_suite(Suite *s)
+{
+        SRunner *sr;
+        int failed;
+
+        if (nv_fixture_global_init() < 0)
+                return EXIT_FAILURE;
+
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        nv_fixture_global_done();
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

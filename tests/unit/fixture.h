@@ -18,6 +18,8 @@
  * nv_fixture_global_done() removes, so that a test that fails in a forked child leaves nothing.
  */
 
+#include <check.h>
+
 typedef struct NvFixture {
         char *name; /* the host's name, or NULL for a blank root */
         char *root; /* the temporary root; NESTVIRT_ROOT while the fixture lives */
@@ -41,3 +43,7 @@ int nv_fixture_remove(NvFixture *f, const char *host_path);
 
 /* The names of all fixture hosts, sorted; a NULL-terminated list. */
 int nv_fixture_list_hosts(char ***ret);
+
+/* Runs suite s between nv_fixture_global_init() and nv_fixture_global_done(); returns the exit
+ * status for main(). */
+int nv_fixture_run_suite(Suite *s);

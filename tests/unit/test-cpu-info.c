@@ -243,16 +243,5 @@ static Suite *cpu_info_suite(void)
 
 int main(void)
 {
-        SRunner *sr;
-        int failed;
-
-        if (nv_fixture_global_init() < 0)
-                return EXIT_FAILURE;
-
-        sr = srunner_create(cpu_info_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        nv_fixture_global_done();
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return nv_fixture_run_suite(cpu_info_suite());
 }

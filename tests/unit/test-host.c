@@ -412,8 +412,6 @@ static Suite *host_suite(void)
 int main(void)
 {
         const char *preload = getenv("LD_PRELOAD");
-        SRunner *sr;
-        int failed;
 
         /* Without the preload library libkmod would read this machine's /sys/module. */
         if (isempty(preload) || !strstr(preload, "preload")) {
@@ -421,13 +419,5 @@ int main(void)
                 return EXIT_FAILURE;
         }
 
-        if (nv_fixture_global_init() < 0)
-                return EXIT_FAILURE;
-
-        sr = srunner_create(host_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        nv_fixture_global_done();
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return nv_fixture_run_suite(host_suite());
 }

@@ -202,16 +202,5 @@ static Suite *module_tree_suite(void)
 
 int main(void)
 {
-        SRunner *sr;
-        int failed;
-
-        if (nv_fixture_global_init() < 0)
-                return EXIT_FAILURE;
-
-        sr = srunner_create(module_tree_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        nv_fixture_global_done();
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return nv_fixture_run_suite(module_tree_suite());
 }

@@ -260,16 +260,5 @@ static Suite *virt_detect_suite(void)
 
 int main(void)
 {
-        SRunner *sr;
-        int failed;
-
-        if (nv_fixture_global_init() < 0)
-                return EXIT_FAILURE;
-
-        sr = srunner_create(virt_detect_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        nv_fixture_global_done();
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return nv_fixture_run_suite(virt_detect_suite());
 }
