@@ -306,12 +306,9 @@ int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *err
         Request *q;
         int r;
 
-        r = sd_bus_message_read(m, "t", &flags);
+        r = read_no_flags(m, error);
         if (r < 0)
                 return r;
-        if (flags != 0)
-                return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".", flags);
 
         r = nv_dropin_save(&saved);
         if (r < 0)
@@ -366,16 +363,12 @@ int method_enforce(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         static const char *const details[] = { "runtime", "true", NULL };
         Daemon *d = userdata;
-        uint64_t flags;
         Request *q;
         int r;
 
-        r = sd_bus_message_read(m, "t", &flags);
+        r = read_no_flags(m, error);
         if (r < 0)
                 return r;
-        if (flags != 0)
-                return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".", flags);
 
         (void) daemon_refresh(d);
         if (enforce_target(d->host) == NV_NESTED_UNKNOWN)
