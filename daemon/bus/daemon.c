@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "module-reload.h"
+#include "module-watch.h"
 
 int daemon_new(uint64_t idle_usec, Daemon **ret)
 {
@@ -61,6 +62,7 @@ Daemon *daemon_free(Daemon *d)
 {
         if (!d)
                 return NULL;
+        module_watch_stop(d);
         sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);
         nv_host_free(d->host);
@@ -92,6 +94,10 @@ int daemon_start(Daemon *d)
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop");
+
+        r = module_watch_start(d);
+        if (r < 0)
+                return r;
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s (nested %s).", strempty(d->host->module),
                 nv_nested_to_string(d->host->nested));

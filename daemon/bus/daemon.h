@@ -7,12 +7,15 @@
 
 #include "host.h"
 
+typedef struct ModuleWatch ModuleWatch;
+
 typedef struct Daemon {
         sd_event *event;
         sd_bus *bus;
         NvHost *host; /* the snapshot every property read is served from */
         uint64_t idle_usec; /* exit after this long without work; 0: never */
         unsigned n_pending; /* calls waiting for polkit: no idle exit while any is */
+        ModuleWatch *watch;
 } Daemon;
 
 int daemon_new(uint64_t idle_usec, Daemon **ret);

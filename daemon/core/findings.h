@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Check(): what an administrator should know about nesting on this host, each finding with a
+ * stable id, a level, one sentence and a hint that says what to do.
+ */
+
+#include <stddef.h>
+
+#include "host.h"
+#include "vm-discovery.h"
+
+typedef enum NvLevel {
+        NV_LEVEL_INFO,
+        NV_LEVEL_WARNING,
+        NV_LEVEL_ERROR,
+} NvLevel;
+
+typedef struct NvFinding {
+        const char *id; /* static, e.g. "no-hardware-support" */
+        NvLevel level;
+        char *summary;
+        char *hint;
+} NvFinding;
+
+typedef struct NvFindings {
+        NvFinding *items;
+        size_t n;
+} NvFindings;
+
+/* "info", "warning" or "error". */
+const char *nv_level_to_string(NvLevel l);
+
+/* Computes the findings for host h and the VMs vms (may be NULL); reads the few extra host
+ * files it needs (initramfs configuration, module parameters) through the host root. */
+int nv_findings_check(const NvHost *h, const NvVmList *vms, NvFindings *ret);
+void nv_findings_done(NvFindings *f);
