@@ -18,3 +18,24 @@ NvExitCode nv_bus_get_all_properties(NvCtl *ctl, GVariant **ret_props);
 /* Prints a failed call's error and maps it to an exit code. action completes "Failed to ...",
  * for example "query nestvirtd". */
 NvExitCode nv_bus_report_error(const GError *error, const char *action);
+
+/* Like nv_bus_report_error(), for a call that asked for a change: adds the hints that say what to
+ * do about a refusal (authorization, VMs that hold the module, a built-in module, ...). */
+NvExitCode nv_bus_report_change_error(const GError *error, const char *action);
+
+/* Whether a failed call's error is the D-Bus error name. */
+gboolean nv_bus_error_is(const GError *error, const char *name);
+
+/* Timeouts of calls that change something. A change may wait for polkit to ask a person for a
+ * password (nestvirtd gives that 5 minutes) and then for a module reload; without a person, for
+ * polkit (25 s in nestvirtd) and the reload. */
+#define NV_CHANGE_TIMEOUT_INTERACTIVE_MS (6 * 60 * 1000)
+#define NV_CHANGE_TIMEOUT_MS             (2 * 60 * 1000)
+
+/* Calls a method of the interface that changes something. Unless --no-ask-password was given, the
+ * call allows interactive authorization and a text polkit agent runs around it when a person can
+ * answer (see polkit-agent.h). Returns non-zero only when the bus is unreachable (already
+ * reported); otherwise *ret_reply is the reply, or NULL with error set, for the verb to report
+ * (most with nv_bus_report_change_error()). parameters may be floating. */
+NvExitCode nv_bus_call_change(NvCtl *ctl, const char *method, GVariant *parameters,
+        const GVariantType *reply_type, GVariant **ret_reply, GError **error);

@@ -181,12 +181,26 @@ static void add_value(JsonBuilder *b, GVariant *v, const char *const *fields)
         }
 }
 
-NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
+static NvExitCode print_object(JsonBuilder *b, NvJsonMode mode)
 {
-        g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonGenerator) gen = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
         g_autofree char *text = NULL;
+
+        root = json_builder_get_root(b);
+        json_generator_set_root(gen, root);
+        json_generator_set_pretty(gen, mode == NV_JSON_PRETTY);
+        json_generator_set_indent(gen, 2);
+        json_generator_set_indent_char(gen, ' ');
+        text = json_generator_to_data(gen, NULL);
+
+        printf("%s\n", text);
+        return NV_EXIT_SUCCESS;
+}
+
+NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
         GVariantIter iter;
         const char *name;
         GVariant *value;
@@ -199,13 +213,24 @@ NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
         }
         json_builder_end_object(b);
 
-        root = json_builder_get_root(b);
-        json_generator_set_root(gen, root);
-        json_generator_set_pretty(gen, mode == NV_JSON_PRETTY);
-        json_generator_set_indent(gen, 2);
-        json_generator_set_indent_char(gen, ' ');
-        text = json_generator_to_data(gen, NULL);
+        return print_object(b, mode);
+}
 
-        printf("%s\n", text);
-        return NV_EXIT_SUCCESS;
+NvExitCode nv_json_print_reply(GVariant *reply, const char *const *names, NvJsonMode mode)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        gsize n = g_variant_n_children(reply);
+
+        g_return_val_if_fail(g_strv_length((char **) names) == n, NV_EXIT_FAILURE);
+
+        json_builder_begin_object(b);
+        for (gsize i = 0; i < n; i++) {
+                g_autoptr(GVariant) child = g_variant_get_child_value(reply, i);
+
+                json_builder_set_member_name(b, names[i]);
+                add_value(b, child, fields_for(names[i]));
+        }
+        json_builder_end_object(b);
+
+        return print_object(b, mode);
 }

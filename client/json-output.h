@@ -8,3 +8,8 @@
 
 /* Prints the a{sv} of GetAll as one JSON object on stdout; see json-output.c for the schema. */
 NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode);
+
+/* Prints a method reply (a tuple) as one JSON object on stdout, one member per out argument,
+ * named by names (as many as the tuple has members). The change verbs name them after the
+ * properties they mirror, e.g. {"Nested": "enabled", "Changed": true}. */
+NvExitCode nv_json_print_reply(GVariant *reply, const char *const *names, NvJsonMode mode);

@@ -28,6 +28,9 @@ enum {
         ARG_VERSION = 0x100,
         ARG_JSON,
         ARG_NO_PAGER,
+        ARG_RUNTIME,
+        ARG_PERSISTENT,
+        ARG_NO_ASK_PASSWORD,
 };
 
 static const struct option options[] = {
@@ -35,6 +38,9 @@ static const struct option options[] = {
         { "version", no_argument, NULL, ARG_VERSION },
         { "json", optional_argument, NULL, ARG_JSON },
         { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+        { "runtime", no_argument, NULL, ARG_RUNTIME },
+        { "persistent", no_argument, NULL, ARG_PERSISTENT },
+        { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
         {},
 };
 
@@ -46,12 +52,15 @@ static const struct {
         { "   --version", "Show package version" },
         { "   --json[=pretty|short]", "Print JSON (default: pretty on a terminal, else short)" },
         { "   --no-pager", "Do not pipe output into a pager" },
+        { "   --runtime", "Change only the live value (enable, disable)" },
+        { "   --persistent", "Change only the next boot's value (enable, disable)" },
+        { "   --no-ask-password", "Do not let polkit ask for a password" },
 };
 
 static void help(void)
 {
         printf("nestvirtctl [OPTIONS...] [VERB]\n\n"
-               "Show KVM nested virtualization on this host, as nestvirtd sees it.\n\n"
+               "Show and change KVM nested virtualization on this host through nestvirtd.\n\n"
                "Verbs:\n");
         nv_verbs_print_help(stdout, HELP_COLUMN);
 
@@ -120,6 +129,15 @@ static int parse_argv(NvCtl *ctl, int argc, char **argv)
                         /* Nothing pages yet; accepted so scripts can pass it already. */
                         ctl->no_pager = TRUE;
                         break;
+                case ARG_RUNTIME:
+                        ctl->scope |= NV_SCOPE_RUNTIME;
+                        break;
+                case ARG_PERSISTENT:
+                        ctl->scope |= NV_SCOPE_PERSISTENT;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        ctl->ask_password = FALSE;
+                        break;
                 case ':':
                         g_printerr("Option '%s' needs an argument. " NV_SEE_HELP "\n", argv[optind - 1]);
                         return NV_EXIT_USAGE;
@@ -147,7 +165,7 @@ static int parse_argv(NvCtl *ctl, int argc, char **argv)
 
 int main(int argc, char *argv[])
 {
-        NvCtl ctl = { 0 };
+        NvCtl ctl = { .ask_password = TRUE };
         int r;
 
         setlocale(LC_ALL, "");

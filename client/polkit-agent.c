@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Runs "pkttyagent --notify-fd N --fallback --process PID" around a call that may need a password,
- * like systemctl. --process registers the agent for this process, so polkit finds it for our bus
- * name even outside a logind session (after su, for example); --fallback leaves a graphical agent
- * of the session in charge when there is one. pkttyagent closes the notify fd once it has
- * registered, and the call must not be sent before that, or polkit would find no agent. */
+/* Runs "pkttyagent --notify-fd N --process PID" around a call that may need a password, much as
+ * systemctl does. --process registers the agent for this process, so polkit finds it for our bus
+ * name. There is deliberately no --fallback (systemctl passes it): polkit uses a fallback agent
+ * only when the caller is in a logind session (polkitbackendinteractiveauthority.c,
+ * get_authentication_agent_for_subject()), so with it nobody outside a session (su without
+ * pam_systemd, containers, CI) is ever asked and polkit just says no. Without it the terminal
+ * where the command runs asks, even when the session also has a graphical agent.
+ * pkttyagent closes the notify fd once it has registered; the call must not be sent before that,
+ * or polkit would find no agent. */
 
 #include <errno.h>
 #include <poll.h>
@@ -71,8 +75,8 @@ NvPolkitAgent *nv_polkit_agent_open(void)
         /* The agent reads the password from the terminal, so it needs our stdin. */
         launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
         g_subprocess_launcher_take_fd(launcher, fds[1], AGENT_NOTIFY_FD);
-        process = g_subprocess_launcher_spawn(launcher, &error, AGENT_BINARY, "--notify-fd", notify_fd,
-                "--fallback", "--process", pid, NULL);
+        process = g_subprocess_launcher_spawn(
+                launcher, &error, AGENT_BINARY, "--notify-fd", notify_fd, "--process", pid, NULL);
         /* Freeing the launcher closes our copy of the write end: only the agent holds it now, so
          * its close is what we see. */
         g_clear_object(&launcher);

@@ -7,6 +7,7 @@
 
 #include "bus.h"
 #include "json-output.h"
+#include "nested-text.h"
 #include "status-info.h"
 #include "table.h"
 #include "verbs.h"
@@ -28,16 +29,6 @@ static gboolean is_known_nested(const char *s)
 static gboolean is_builtin(const NvStatusInfo *i)
 {
         return g_strcmp0(i->module_state, "builtin") == 0;
-}
-
-/* A source as a phrase that fits after "from" or "in". */
-static const char *source_text(const char *source)
-{
-        if (g_strcmp0(source, "kernel-command-line") == 0)
-                return "the kernel command line";
-        if (g_strcmp0(source, "kernel-default") == 0)
-                return "the kernel default";
-        return source;
 }
 
 static const char *cpu_flag(const char *module)
@@ -145,10 +136,10 @@ static void add_next_load(NvTable *t, const NvStatusInfo *i)
         else if (g_str_equal(source, "kernel-default"))
                 nv_table_add(t, label, color, "%s (kernel default)", value);
         else
-                nv_table_add(t, label, color, "%s (from %s)", value, source_text(source));
+                nv_table_add(t, label, color, "%s (from %s)", value, nv_source_phrase(source));
 
         for (char **s = i->nested_overridden; s && *s; s++)
-                nv_table_add(t, NULL, NULL, "overrides %s", source_text(*s));
+                nv_table_add(t, NULL, NULL, "overrides %s", nv_source_phrase(*s));
 }
 
 static gboolean settings_worth_showing(const NvStatusInfo *i)
@@ -172,7 +163,7 @@ static void add_settings(NvTable *t, const NvStatusInfo *i)
 
                 nv_table_add(t, n == 0 ? "Settings" : NULL,
                         g_str_equal(s->effect, "invalid") ? NV_ANSI_RED : NULL, "nested=%s (%s) %s %s",
-                        s->value, s->effect, cmdline ? "on" : "in", source_text(s->source));
+                        s->value, s->effect, cmdline ? "on" : "in", nv_source_phrase(s->source));
         }
 }
 
@@ -194,7 +185,7 @@ static void add_invalid_warning(NvTable *t, const NvStatusInfo *i)
         g_autofree char *what = NULL;
 
         if (bad)
-                what = g_strdup_printf("%s sets nested=%s", source_text(bad->source), bad->value);
+                what = g_strdup_printf("%s sets nested=%s", nv_source_phrase(bad->source), bad->value);
         else
                 what = g_strdup("A setting of nested is invalid");
 

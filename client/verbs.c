@@ -8,6 +8,7 @@
 
 typedef enum {
         NV_VERB_DEFAULT = 1 << 0, /* run when no verb is given */
+        NV_VERB_SCOPE = 1 << 1, /* takes --runtime and --persistent */
 } NvVerbFlags;
 
 typedef struct {
@@ -23,6 +24,12 @@ typedef struct {
 /* Adding a verb is one line here, one declaration in verbs.h and one file. */
 static const NvVerb verbs[] = {
         { "status", NULL, 0, 0, NV_VERB_DEFAULT, nv_verb_status, "Show the state of nested virtualization" },
+        { "enable", NULL, 0, 0, NV_VERB_SCOPE, nv_verb_set,
+                "Turn nested virtualization on (now and at next boot)" },
+        { "disable", NULL, 0, 0, NV_VERB_SCOPE, nv_verb_set,
+                "Turn nested virtualization off (now and at next boot)" },
+        { "reset", NULL, 0, 0, 0, nv_verb_reset, "Remove nestvirt's setting for the next boot" },
+        { "enforce", NULL, 0, 0, 0, nv_verb_enforce, "Make the live value match the persistent setting" },
 };
 
 static const NvVerb *find_verb(const char *name)
@@ -34,9 +41,20 @@ static const NvVerb *find_verb(const char *name)
         return NULL;
 }
 
+/* Checks that hold for every verb, whether named or the default. */
+static NvExitCode check_options(const NvCtl *ctl, const NvVerb *verb)
+{
+        if (ctl->scope && !(verb->flags & NV_VERB_SCOPE)) {
+                g_printerr("--runtime and --persistent apply only to enable and disable. " NV_SEE_HELP "\n");
+                return NV_EXIT_USAGE;
+        }
+        return NV_EXIT_SUCCESS;
+}
+
 NvExitCode nv_verbs_dispatch(NvCtl *ctl, int argc, char **argv)
 {
         const NvVerb *verb;
+        NvExitCode r;
         int n_args;
 
         if (argc <= 0) {
@@ -44,6 +62,9 @@ NvExitCode nv_verbs_dispatch(NvCtl *ctl, int argc, char **argv)
 
                 verb = find_verb(NULL);
                 g_assert(verb);
+                r = check_options(ctl, verb);
+                if (r != NV_EXIT_SUCCESS)
+                        return r;
                 fake_argv[0] = (char *) verb->name;
                 return verb->run(ctl, 1, fake_argv);
         }
@@ -63,6 +84,10 @@ NvExitCode nv_verbs_dispatch(NvCtl *ctl, int argc, char **argv)
                 g_printerr("Too many arguments for verb '%s'. " NV_SEE_HELP "\n", verb->name);
                 return NV_EXIT_USAGE;
         }
+
+        r = check_options(ctl, verb);
+        if (r != NV_EXIT_SUCCESS)
+                return r;
 
         return verb->run(ctl, argc, argv);
 }

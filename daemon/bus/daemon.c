@@ -91,6 +91,11 @@ int daemon_start(Daemon *d)
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire " NESTVIRT_BUS_NAME);
 
+        /* Without the bus there is nothing to serve: end the loop instead of lingering. */
+        r = sd_bus_set_exit_on_disconnect(d->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set exit on disconnect");
+
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop");

@@ -11,7 +11,8 @@ the two identities are tested with the same code.
 REQUESTS is a JSON list of calls:
 
     {"dest": NAME, "path": PATH, "interface": IFACE, "member": METHOD,
-     "signature": "ss", "args": [...],        optional, the call's in-arguments
+     "signature": "ss", "args": [...],        optional, the call's in-arguments, in the
+                                              same JSON form as replies (below)
      "no_auto_start": false,                  optional, do not activate the destination
      "timeout_ms": 25000}                     optional
 
@@ -72,11 +73,47 @@ def to_json(v):
     return value
 
 
+def split_types(sig):
+    """The complete types of a signature: "sa{sv}(ii)" -> ["s", "a{sv}", "(ii)"]."""
+    types, i = [], 0
+    while i < len(sig):
+        j = i
+        while sig[j] == 'a':
+            j += 1
+        if sig[j] in '({':
+            depth = 0
+            while True:
+                depth += {'(': 1, '{': 1, ')': -1, '}': -1}.get(sig[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+        else:
+            j += 1
+        types.append(sig[i:j])
+        i = j
+    return types
+
+
+def from_json(t, value):
+    """The inverse of to_json(): JSON data as the value of a GLib.Variant of type t."""
+    if t == 'v':
+        return GLib.Variant(value['variant'], from_json(value['variant'], value['value']))
+    if t.startswith('a{'):
+        key_t, value_t = split_types(t[2:-1])
+        return {from_json(key_t, k): from_json(value_t, v) for k, v in value.items()}
+    if t.startswith('a'):
+        return [from_json(t[1:], x) for x in value]
+    if t.startswith('('):
+        return tuple(from_json(et, x) for et, x in zip(split_types(t[1:-1]), value))
+    return value
+
+
 def call_one(conn, req):
     params = None
     signature = req.get('signature', '')
     if signature:
-        params = GLib.Variant('(' + signature + ')', tuple(req.get('args', [])))
+        t = '(' + signature + ')'
+        params = GLib.Variant(t, from_json(t, req.get('args', [])))
     flags = Gio.DBusCallFlags.NONE
     if req.get('no_auto_start'):
         flags |= Gio.DBusCallFlags.NO_AUTO_START

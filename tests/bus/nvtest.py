@@ -17,7 +17,6 @@ The environment comes from tests/meson.build (test_env): NESTVIRT_SOURCE_ROOT,
 NESTVIRT_BUILD_ROOT, NESTVIRTD, NESTVIRTCTL, NESTVIRT_PRELOAD. NESTVIRT_TEST_KEEP=1 keeps TMP.
 """
 
-import errno
 import fcntl
 import json
 import os
@@ -451,8 +450,17 @@ def _pdeathsig():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# Harnesses not stopped yet: main() stops them when the test process is told to terminate
+# (meson's timeout), so no bus, daemon or temporary directory outlives the test.
+_live = set()
+
+# The daemon's --idle-timeout unless a test needs another: longer than any test's pause between
+# calls, short enough that a daemon orphaned by a killed test goes away by itself.
+DEFAULT_IDLE_TIMEOUT = 60
+
+
 class Harness:
-    def __init__(self, fixture='amd-host', idle_timeout=0, extra_files=None):
+    def __init__(self, fixture='amd-host', idle_timeout=DEFAULT_IDLE_TIMEOUT, extra_files=None):
         self.fixture = fixture
         self.idle_timeout = idle_timeout
         self.extra_files = extra_files or {}
@@ -463,10 +471,10 @@ class Harness:
         for p in (self.nestvirtd, self.preload):
             if not os.path.exists(p):
                 raise HarnessError('%s does not exist: build first' % p)
-        try:
-            import gi  # noqa: F401
-        except ImportError:
-            raise unittest.SkipTest('python3-gi is not installed (needed by nvcall.py)')
+        import importlib.util
+        if importlib.util.find_spec('gi') is None:
+            raise unittest.SkipTest('python3-gi is not installed (needed by nvcall.py); run with '
+                                    '/usr/bin/python3 (%s is running)' % sys.executable)
         self.tmp = None
         self.bus = None
         self.address = None
@@ -479,6 +487,7 @@ class Harness:
 
     def start(self):
         self.tmp = tempfile.mkdtemp(prefix='nestvirt-bus-')
+        _live.add(self)
         # The unprivileged user reaches the socket, nvcall.py and maybe nestvirtctl in here.
         os.chmod(self.tmp, 0o755)
         self.root = os.path.join(self.tmp, 'root')
@@ -537,9 +546,11 @@ class Harness:
     def write_activation(self):
         """The activation file: the project's template with Exec= pointing at the wrapper.
 
-        SystemdService= is left out: there is no systemd here, and with it dbus-daemon would ask
-        systemd (org.freedesktop.systemd1.Activator) instead of spawning Exec=. User= is kept but
-        means nothing without a <servicehelper>: the bus spawns Exec= as its own user."""
+        SystemdService= is left out: there is no systemd here. (dbus-daemon 1.14 uses it only when
+        started with --systemd-activation, then asking systemd to start the unit instead of
+        spawning Exec=; this bus is not, and ignores the line, but the file should not pretend.)
+        User= is kept but means nothing without a <servicehelper>: the bus spawns Exec= as its
+        own user, with its own environment."""
         template = source_path('dbus', 'org.nestvirt.NestVirt1.service.in')
         keys = {}
         for line in read_file(template).splitlines():
@@ -558,31 +569,32 @@ class Harness:
         write_file(wrapper,
                    '#!/bin/sh\n'
                    '# SPDX-License-Identifier: LGPL-2.1-or-later\n'
-                   '# Spawned by dbus-daemon for activation. The environment of activated\n'
-                   '# services is not the test\'s, so everything is set here.\n'
+                   '# Spawned by dbus-daemon for activation. Without a <servicehelper> the bus\n'
+                   '# passes on its own environment (plus DBUS_STARTER_*); set what matters anyway.\n'
                    'export NESTVIRT_ROOT=%s\n'
                    'export LD_PRELOAD=%s\n'
                    'export ASAN_OPTIONS=%s\n'
                    '%s'
                    'export DBUS_SYSTEM_BUS_ADDRESS=%s\n'
                    'exec >>%s 2>&1\n'
-                   '%s --idle-timeout=%d &\n'
+                   '# The child logs its pid before it becomes nestvirtd (same pid, exec), so the\n'
+                   '# start is on record before the daemon can answer.\n'
+                   '/bin/sh -c \'echo "start $$" >>"$1"; shift; exec "$@"\' sh %s %s --idle-timeout=%d &\n'
                    'pid=$!\n'
-                   'echo "start $pid" >>%s\n'
                    'wait "$pid"\n'
                    'status=$?\n'
                    'echo "exit $pid $status" >>%s\n'
                    'exit "$status"\n' % (
                        q(self.root), q(self.preload), q(asan), sanitizer_env,
-                       q('unix:path=' + self.socket), q(self.daemon_log), q(self.nestvirtd),
-                       self.idle_timeout, q(self.events), q(self.events)),
+                       q('unix:path=' + self.socket), q(self.daemon_log), q(self.events),
+                       q(self.nestvirtd), self.idle_timeout, q(self.events)),
                    mode=0o755)
         service = '[D-BUS Service]\n'
         for k, v in keys.items():
             if k == 'Exec':
-                v = wrapper
+                v = '/bin/sh ' + wrapper  # works on a noexec /tmp too
             elif k == 'SystemdService':
-                service += '# SystemdService=%s left out: no systemd on the test bus\n' % v
+                service += '# SystemdService=%s left out: no systemd behind this bus\n' % v
                 continue
             service += '%s=%s\n' % (k, v)
         write_file(os.path.join(self.tmp, 'services', BUS_NAME + '.service'), service)
@@ -731,12 +743,15 @@ class Harness:
                 self.bus.wait()
             self.bus.stdout.close()
             self.bus = None
-        self.dump_logs()
-        if os.environ.get('NESTVIRT_TEST_KEEP') == '1':
-            print('kept %s' % self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp = None
+        try:
+            self.dump_logs()
+        finally:
+            if os.environ.get('NESTVIRT_TEST_KEEP') == '1':
+                print('kept %s' % self.tmp)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+            _live.discard(self)
         return problems
 
     def dump_logs(self):
@@ -754,7 +769,7 @@ class BusTestCase(unittest.TestCase):
     """Each test gets its own bus, fixture and daemon: tests share nothing and may run in
     parallel."""
     FIXTURE = 'amd-host'
-    IDLE_TIMEOUT = 0
+    IDLE_TIMEOUT = DEFAULT_IDLE_TIMEOUT
     EXTRA_FILES = None
 
     def setUp(self):
@@ -778,7 +793,15 @@ def main(module_name='__main__'):
     loader = unittest.defaultTestLoader
     names = sys.argv[1:]
     suite = loader.loadTestsFromNames(names, module) if names else loader.loadTestsFromModule(module)
-    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
+    finally:
+        for h in list(_live):
+            h.stop()
     sys.stdout.flush()
     if result.errors or result.failures or result.unexpectedSuccesses:
         return 1

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* "nestvirtctl reset": ResetPersistent removes the drop-in, so the other modprobe.d files, the
+ * kernel command line or the kernel default decide the next load again. It never touches the
+ * live value. */
+
+#include <stdio.h>
+
+#include "bus.h"
+#include "json-output.h"
+#include "nested-text.h"
+#include "status-info.h"
+#include "verbs.h"
+
+static const char *const reply_names[] = { "NestedNextLoad", "NestedNextLoadSource", NULL };
+
+/* Whether the drop-in was among the settings before. NestedSettings leaves files out for a
+ * built-in module, so there the answer is unknown: -1. */
+static int had_dropin(const NvStatusInfo *before)
+{
+        if (nv_module_is_builtin(before) || !before->nested_settings)
+                return -1;
+        for (guint i = 0; i < before->nested_settings->len; i++) {
+                const NvNestedSetting *s = before->nested_settings->pdata[i];
+
+                if (g_str_equal(s->source, NV_DROPIN_PATH))
+                        return 1;
+        }
+        return 0;
+}
+
+static void print_result(const NvStatusInfo *before, const char *next_load, const char *source)
+{
+        const char *module = nv_module_name(before);
+
+        switch (had_dropin(before)) {
+        case 1:
+                printf("Removed " NV_DROPIN_PATH ". ");
+                break;
+        case 0:
+                printf("There was no " NV_DROPIN_PATH " to remove. ");
+                break;
+        default:
+                break;
+        }
+
+        if (nv_module_is_builtin(before))
+                printf("The next boot follows %s (nested %s).\n", nv_source_phrase(source), next_load);
+        else
+                printf("The next load of %s follows %s (nested %s).\n", module, nv_source_phrase(source),
+                        next_load);
+
+        /* A loaded module keeps its value until it is loaded again. */
+        if (g_strcmp0(before->module_state, "loaded") == 0 &&
+                (g_strcmp0(next_load, "enabled") == 0 || g_strcmp0(next_load, "disabled") == 0) &&
+                (g_strcmp0(before->nested, "enabled") == 0 || g_strcmp0(before->nested, "disabled") == 0) &&
+                !g_str_equal(before->nested, next_load))
+                printf("It is %s now; 'nestvirtctl enforce' reloads %s to match.\n", before->nested, module);
+}
+
+NvExitCode nv_verb_reset(NvCtl *ctl, int argc, char **argv)
+{
+        g_autoptr(GVariant) props = NULL, reply = NULL;
+        g_autoptr(NvStatusInfo) before = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *next_load, *source;
+        NvExitCode r;
+
+        r = nv_bus_get_all_properties(ctl, &props);
+        if (r != NV_EXIT_SUCCESS)
+                return r;
+        before = nv_status_info_new(props);
+
+        r = nv_bus_call_change(ctl, "ResetPersistent", g_variant_new("(t)", (guint64) 0),
+                G_VARIANT_TYPE("(ss)"), &reply, &error);
+        if (r != NV_EXIT_SUCCESS)
+                return r;
+        if (!reply)
+                return nv_bus_report_change_error(error, "reset the persistent setting");
+
+        g_variant_get(reply, "(&s&s)", &next_load, &source);
+
+        if (ctl->json != NV_JSON_OFF)
+                r = nv_json_print_reply(reply, reply_names, ctl->json);
+        else
+                print_result(before, next_load, source);
+
+        (void) nv_warn_if_invalid(before, next_load, source);
+        return r;
+}

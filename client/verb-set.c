@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* "nestvirtctl enable|disable [--runtime] [--persistent]": SetNested. Without either option both
+ * parts change: the live value now (a reload of the module) and the drop-in for the next boot. */
+
+#include <stdio.h>
+
+#include "bus.h"
+#include "json-output.h"
+#include "nested-text.h"
+#include "status-info.h"
+#include "verbs.h"
+
+static const char *const reply_names[] = { "Nested", "NestedNextLoad", "NestedNextLoadSource", NULL };
+
+/* What happened to the module, for the parenthesis after "now". */
+static char *runtime_detail(const NvStatusInfo *before, const char *want)
+{
+        const char *module = nv_module_name(before);
+
+        if (g_strcmp0(before->nested, want) == 0)
+                return g_strdup("it already was");
+        if (g_strcmp0(before->module_state, "loaded") == 0)
+                return g_strdup_printf("%s reloaded", module);
+        return g_strdup_printf("%s loaded", module);
+}
+
+static void print_result(const NvStatusInfo *before, NvScope scope, const char *want, const char *nested,
+        const char *next_load, const char *source)
+{
+        gboolean runtime_ok = (scope & NV_SCOPE_RUNTIME) && g_str_equal(nested, want);
+        gboolean persistent_ok = g_str_equal(source, NV_DROPIN_PATH) && g_str_equal(next_load, want);
+        g_autofree char *detail = runtime_ok ? runtime_detail(before, want) : NULL;
+        g_autofree char *next = NULL;
+
+        switch (scope) {
+        case NV_SCOPE_BOTH:
+                if (runtime_ok && persistent_ok)
+                        printf("Nested virtualization is %s now (%s) and after the next boot.\n", want,
+                                detail);
+                else if (runtime_ok)
+                        printf("Nested virtualization is %s now (%s); the setting for the next boot is "
+                               "saved "
+                               "in " NV_DROPIN_PATH ".\n",
+                                want, detail);
+                else if (persistent_ok)
+                        printf("Nested virtualization will be %s after the next boot.\n", want);
+                else
+                        printf("The setting for the next boot is saved in " NV_DROPIN_PATH ".\n");
+                break;
+        case NV_SCOPE_RUNTIME:
+                if (!runtime_ok)
+                        break;
+                next = nv_next_load_text(next_load, source);
+                printf("Nested virtualization is %s now (%s). After the next boot it will be %s.\n", want,
+                        detail, next);
+                break;
+        case NV_SCOPE_PERSISTENT:
+                if (!persistent_ok)
+                        printf("Saved nested %s in " NV_DROPIN_PATH ".\n", want);
+                else if (g_str_equal(nested, want))
+                        printf("Nested virtualization will be %s after the next boot (it is %s now too).\n",
+                                want, nested);
+                else if (g_str_equal(nested, "enabled") || g_str_equal(nested, "disabled"))
+                        printf("Nested virtualization will be %s after the next boot; it is %s now "
+                               "('nestvirtctl %s --runtime' changes that).\n",
+                                want, nested, g_str_equal(want, "enabled") ? "enable" : "disable");
+                else
+                        printf("Nested virtualization will be %s after the next boot.\n", want);
+                break;
+        }
+}
+
+NvExitCode nv_verb_set(NvCtl *ctl, int argc, char **argv)
+{
+        gboolean enable = g_str_equal(argv[0], "enable");
+        const char *want = enable ? "enabled" : "disabled";
+        NvScope scope = ctl->scope ? ctl->scope : NV_SCOPE_BOTH;
+        g_autoptr(GVariant) props = NULL, reply = NULL;
+        g_autoptr(NvStatusInfo) before = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *nested, *next_load, *source;
+        NvExitCode r;
+
+        /* The state before tells whether the module was reloaded, loaded, or left alone, and
+         * names the module; properties are free to read. */
+        r = nv_bus_get_all_properties(ctl, &props);
+        if (r != NV_EXIT_SUCCESS)
+                return r;
+        before = nv_status_info_new(props);
+
+        r = nv_bus_call_change(ctl, "SetNested", g_variant_new("(bt)", enable, (guint64) scope),
+                G_VARIANT_TYPE("(sss)"), &reply, &error);
+        if (r != NV_EXIT_SUCCESS)
+                return r;
+        if (!reply)
+                return nv_bus_report_change_error(
+                        error, enable ? "enable nested virtualization" : "disable nested virtualization");
+
+        g_variant_get(reply, "(&s&s&s)", &nested, &next_load, &source);
+
+        if (ctl->json != NV_JSON_OFF)
+                r = nv_json_print_reply(reply, reply_names, ctl->json);
+        else
+                print_result(before, scope, want, nested, next_load, source);
+
+        /* Warnings go to stderr, so they reach a person even when stdout is JSON for a script;
+         * after the result line, also when both are one pipe. */
+        fflush(stdout);
+        if ((scope & NV_SCOPE_RUNTIME) && !g_str_equal(nested, want))
+                g_printerr("Warning: nested virtualization is %s now, not %s as asked; 'nestvirtctl status' "
+                           "shows why.\n",
+                        nested, want);
+        if (scope & NV_SCOPE_PERSISTENT)
+                (void) nv_warn_unless_dropin_decides(before, want, next_load, source);
+
+        return r;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-inspect.h"
+#include "daemon.h"
+#include "findings.h"
+#include "vm-discovery.h"
+
+/* The VM count is part of the snapshot; a scan made for a caller updates it for everyone. */
+static void note_vm_count(Daemon *d, const NvVmList *l)
+{
+        if (d->host->vm_count == l->n_vms)
+                return;
+        d->host->vm_count = l->n_vms;
+        (void) sd_bus_emit_properties_changed(d->bus, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, "VMCount", NULL);
+}
+
+int method_list_vms(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Daemon *d = userdata;
+        NvVmList l = {};
+        int r;
+
+        r = nv_vm_list_scan(&l);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Could not scan /proc: %s", strerror(-r));
+        note_vm_count(d, &l);
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(uussssss)");
+        for (size_t i = 0; r >= 0 && i < l.n_vms; i++) {
+                const NvVm *vm = &l.vms[i];
+                r = sd_bus_message_append(reply, "(uussssss)", (uint32_t) vm->pid, (uint32_t) vm->uid,
+                        strempty(vm->comm), strempty(vm->name), nv_vm_manager_to_string(vm->manager),
+                        strempty(vm->vm_id), nv_vm_nesting_to_string(vm->nesting), strempty(vm->cpu));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "u", (uint32_t) l.n_uninspected);
+        nv_vm_list_done(&l);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Daemon *d = userdata;
+        NvFindings f = {};
+        NvVmList l = {};
+        int r;
+
+        (void) daemon_refresh(d);
+        r = nv_vm_list_scan(&l);
+        if (r >= 0)
+                note_vm_count(d, &l);
+        r = nv_findings_check(d->host, r >= 0 ? &l : NULL, &f);
+        nv_vm_list_done(&l);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssss)");
+        for (size_t i = 0; r >= 0 && i < f.n; i++)
+                r = sd_bus_message_append(reply, "(ssss)", f.items[i].id, nv_level_to_string(f.items[i].level),
+                        f.items[i].summary, f.items[i].hint);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        nv_findings_done(&f);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The fast tier, sourced by run.sh: a busybox initramfs with the project's binaries on Debian's
+# kernel. Needs lib.sh and the binary variables of run.sh.
+
+# The checks each run must PASS (the guest prints them; see guest/fast-init.sh).
+NV_FAST_AMD_CHECKS="boot-svm-flag boot-kvm-amd-loads bus-starts daemon-starts
+        status-vendor-amd status-module-kvm-amd-loaded status-nested-is-live-value
+        status-role-guest status-hardware-support status-text-says-amd ctl-has-enable-disable
+        runtime-disable-reloads runtime-disable-property runtime-enable-reloads
+        runtime-enable-property runtime-kvm-stays-usable
+        guard-disable-refused-vmsrunning guard-disable-module-untouched
+        guard-enable-refused-vmsrunning guard-enable-module-untouched
+        external-reload-signal.needs-module-event-feature"
+NV_FAST_INTEL_CHECKS="boot-no-vmx-flag boot-kvm-intel-refuses bus-starts daemon-starts
+        intel-status-vendor intel-no-hardware-support intel-status-text-says-missing
+        intel-set-runtime-1-not-supported intel-set-runtime-0-not-supported
+        intel-module-still-absent"
+# What the self-test's broken daemon must fail.
+NV_GUARD_CHECKS="guard-disable-refused-vmsrunning guard-disable-module-untouched
+        guard-enable-refused-vmsrunning guard-enable-module-untouched"
+
+# What must still work in the self-test, so that its failure is the guard's.
+NV_SELFTEST_BASELINE="boot-kvm-amd-loads bus-starts daemon-starts status-vendor-amd
+        runtime-disable-reloads runtime-enable-reloads"
+
+# Builds the initramfs into $work/fast-initrd.gz.
+nv_fast_initramfs() {
+        r=$work/fast-root
+        rm -rf "$r"
+        nv_skeleton "$r"
+
+        # busybox for the shell and the tools; kmod's own modprobe (it reads .ko.xz too).
+        nv_install_file "$r" /bin/busybox /usr/bin/busybox
+        nv_install_with_libs "$r" "$(command -v kmod)" /usr/bin/kmod
+        for t in modprobe rmmod insmod lsmod modinfo depmod; do
+                ln -s ../bin/kmod "$r/usr/sbin/$t"
+        done
+        for applet in $(/bin/busybox --list-full); do
+                # bin/ and sbin/ link into usr/ here, so every applet lands in usr/.
+                case $applet in
+                bin/* | sbin/*) applet=usr/$applet ;;
+                esac
+                [ -e "$r/$applet" ] || [ -L "$r/$applet" ] || ln -s /usr/bin/busybox "$r/$applet"
+        done
+
+        cp -a "$NV_KMODS/lib/modules" "$r/usr/lib/"
+        mkdir -p "$r/etc/modprobe.d" "$r/usr/lib/modprobe.d"
+
+        nv_install_with_libs "$r" "$(command -v dbus-daemon)" /usr/bin/dbus-daemon
+        nv_install_with_libs "$r" "$NESTVIRTD" /usr/libexec/nestvirtd
+        nv_install_with_libs "$r" "$NESTVIRTCTL" /usr/bin/nestvirtctl
+        nv_install_with_libs "$r" "$NESTVIRT_NV_BUS" /usr/bin/nv-bus
+        nv_install_with_libs "$r" "$NESTVIRT_KVM_HOLD" /usr/bin/kvm-hold
+        nv_install_with_libs "$r" "$NESTVIRT_BREAK_GUARD" /usr/lib/nestvirt-test/libnv-break-guard.so
+
+        nv_install_file "$r" "$src/dbus/org.nestvirt.NestVirt1.conf" \
+                /usr/share/dbus-1/system.d/org.nestvirt.NestVirt1.conf
+        nv_install_file "$r" "$here/guest/bus.conf" /etc/nestvirt-test/bus.conf
+        nv_install_file "$r" "$here/guest/lib.sh" /usr/lib/nestvirt-test/lib.sh
+        nv_install_file "$r" "$here/guest/fast-init.sh" /init
+        chmod 0755 "$r/init"
+
+        echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+        echo 'root:x:0:' >"$r/etc/group"
+        printf 'passwd: files\ngroup: files\n' >"$r/etc/nsswitch.conf"
+        od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"
+        echo >>"$r/etc/machine-id"
+
+        (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$work/fast-initrd.gz"
+}
+
+# nv_fast_boot NAME CPU MODE EXTRA_APPEND: boots once; the log is $work/NAME.log.
+nv_fast_boot() {
+        name=$1 cpu=$2 mode=$3 extra=$4
+        t0=$(nv_now)
+        rc=0
+        nv_qemu "$work/$name.log" "${NESTVIRT_VM_TIMEOUT:-420}" "$cpu" "$NV_KERNEL" "$work/fast-initrd.gz" \
+                "console=ttyS0 panic=-1 quiet nestvirt.mode=$mode $extra" || rc=$?
+        nv_log "$name: QEMU exited with $rc after $(($(nv_now) - t0)) s"
+        [ $rc = 124 ] && nv_log "$name: QEMU timed out"
+        return 0
+}
+
+nv_fast_prepare() {
+        t0=$(nv_now)
+        nv_fetch_kernel
+        nv_fast_initramfs
+        nv_log "fast tier: kernel $NV_KREL, initramfs $(du -h "$work/fast-initrd.gz" | cut -f1) ready in $(($(nv_now) - t0)) s"
+}
+
+nv_fast_tier() {
+        t0=$(nv_now)
+        nv_fast_prepare
+        status=0
+
+        nv_fast_boot fast-amd max amd ""
+        echo "fast tier, AMD (-cpu max):"
+        # shellcheck disable=SC2086
+        if ! nv_assert "$work/fast-amd.log" $NV_FAST_AMD_CHECKS; then
+                nv_keep_log "$work/fast-amd.log" fast-amd
+                status=1
+        fi
+
+        nv_fast_boot fast-intel max,vendor=GenuineIntel intel ""
+        echo "fast tier, Intel vendor without VMX (-cpu max,vendor=GenuineIntel):"
+        # shellcheck disable=SC2086
+        if ! nv_assert "$work/fast-intel.log" $NV_FAST_INTEL_CHECKS; then
+                nv_keep_log "$work/fast-intel.log" fast-intel
+                status=1
+        fi
+
+        nv_log "fast tier: $([ $status = 0 ] && echo PASSED || echo FAILED) in $(($(nv_now) - t0)) s"
+        return $status
+}
+
+# The fast tier's AMD run with the broken daemon. Exits 1 (the tier caught it) only when the
+# guest finished and exactly the guard checks failed; anything else means the self-test proved
+# nothing and exits 0, which the meson test (should_fail) reports as a failure.
+nv_selftest() {
+        nv_fast_prepare
+        nv_fast_boot selftest max amd "nestvirt.break_guard=1"
+        echo "self-test: fast tier with a daemon that ignores the running-VM guard:"
+        # shellcheck disable=SC2086
+        nv_assert "$work/selftest.log" $NV_FAST_AMD_CHECKS && {
+                nv_keep_log "$work/selftest.log" selftest
+                echo "SELF-TEST FAILED: the tier passed a daemon that ignores the running-VM guard"
+                return 0
+        }
+        res=$work/selftest.log.results
+        if ! grep -qx DONE "$res"; then
+                nv_keep_log "$work/selftest.log" selftest
+                echo "SELF-TEST INCONCLUSIVE: the guest did not finish"
+                return 0
+        fi
+        caught=0
+        for c in $NV_GUARD_CHECKS; do
+                grep -q "^FAIL $c: " "$res" && caught=$((caught + 1))
+        done
+        if [ $caught = 0 ]; then
+                nv_keep_log "$work/selftest.log" selftest
+                echo "SELF-TEST INCONCLUSIVE: no guard check failed"
+                return 0
+        fi
+        # The failure must come from the guard, not from a guest that could not do anything.
+        for c in $NV_SELFTEST_BASELINE; do
+                if ! grep -qx "PASS $c" "$res"; then
+                        nv_keep_log "$work/selftest.log" selftest
+                        echo "SELF-TEST INCONCLUSIVE: $c did not pass, so the failure proves nothing"
+                        return 0
+                fi
+        done
+        echo "self-test: the tier caught the broken daemon ($caught guard checks failed, as they must)"
+        return 1
+}

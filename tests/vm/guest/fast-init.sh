@@ -1,0 +1,270 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# /init of the fast tier's initramfs (busybox). Runs on Debian's real kernel under QEMU TCG:
+# a private system bus, the real nestvirtd and nestvirtctl, the real kvm_amd. The kernel command
+# line chooses the run:
+#   nestvirt.mode=amd     -cpu max: kvm_amd loads; status, reloads, the VM guard, module events
+#   nestvirt.mode=intel   -cpu max,vendor=GenuineIntel: no VMX under TCG: "no hardware support"
+#   nestvirt.break_guard=1  the daemon runs with LD_PRELOAD=libnv-break-guard.so (self-test)
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export LANG=C HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mkdir -p /run/dbus /dev/pts
+
+. /usr/lib/nestvirt-test/lib.sh
+
+# Whatever happens, the machine powers off (the host waits for QEMU to exit).
+finish() {
+        nv_say "--- nestvirtd log ---"
+        sed 's/^/nestvirtd: /' /tmp/nestvirtd.log >"$NV_OUT" 2>/dev/null
+        nv_done
+        sync
+        poweroff -f
+}
+trap finish EXIT
+
+mode=$(nv_cmdline nestvirt.mode)
+break_guard=$(nv_cmdline nestvirt.break_guard)
+nv_note "fast tier, mode=${mode:-?}, kernel $(uname -r), $(grep -m1 '^model name' /proc/cpuinfo)"
+
+# The private system bus at the standard address, so nothing needs DBUS_SYSTEM_BUS_ADDRESS.
+start_bus() {
+        dbus-daemon --config-file=/etc/nestvirt-test/bus.conf --nofork --nopidfile \
+                >/tmp/dbus.log 2>&1 &
+        nv_wait_for 20 test -S /run/dbus/system_bus_socket
+}
+
+start_daemon() {
+        if [ "$break_guard" = 1 ]; then
+                nv_note "self-test: nestvirtd runs with LD_PRELOAD=libnv-break-guard.so"
+                LD_PRELOAD=/usr/lib/nestvirt-test/libnv-break-guard.so \
+                        /usr/libexec/nestvirtd --idle-timeout=0 >>/tmp/nestvirtd.log 2>&1 &
+        else
+                /usr/libexec/nestvirtd --idle-timeout=0 >>/tmp/nestvirtd.log 2>&1 &
+        fi
+        NESTVIRTD_PID=$!
+        nv_wait_for 30 nv-bus get Version >/dev/null
+}
+
+# nestvirtctl's change verbs (enable/disable) when this build has them, else the same call made
+# with nv-bus; either way the outcome is checked in sysfs, not in the client's words.
+have_ctl_verbs() {
+        nestvirtctl --help 2>&1 | grep -q '^ *disable'
+}
+
+# set_runtime on|off: asks for a runtime change; prints what the client said.
+set_runtime() {
+        if have_ctl_verbs; then
+                [ "$1" = on ] && verb=enable || verb=disable
+                timeout 120 nestvirtctl "$verb" --runtime
+        else
+                [ "$1" = on ] && v=1 || v=0
+                timeout 120 nv-bus call SetNested "$v" 1 | grep -q '^OK'
+        fi
+}
+
+status_json() {
+        timeout 60 nestvirtctl --json=short status >/tmp/status.json 2>/tmp/status.err
+}
+
+# ---------------------------------------------------------------------------------------------
+run_amd() {
+        nv_check boot-svm-flag "no svm in /proc/cpuinfo under -cpu max" grep -qw svm /proc/cpuinfo
+        if /sbin/modprobe kvm_amd >/tmp/modprobe.log 2>&1 && nv_is_loaded kvm_amd && [ -c /dev/kvm ]; then
+                nv_pass boot-kvm-amd-loads
+        else
+                nv_fail boot-kvm-amd-loads "modprobe kvm_amd: $(cat /tmp/modprobe.log)"
+                return
+        fi
+
+        start_bus || { nv_fail bus-starts "dbus-daemon: $(cat /tmp/dbus.log)"; return; }
+        nv_pass bus-starts
+        start_daemon || { nv_fail daemon-starts "nestvirtd did not appear on the bus"; return; }
+        nv_pass daemon-starts
+
+        # --- status: the real host model ---
+        live=$(nv_sysfs_nested kvm_amd)
+        case $live in
+        1 | Y | y) live_word=enabled ;;
+        0 | N | n) live_word=disabled ;;
+        *) live_word="?$live" ;;
+        esac
+        timeout 60 nestvirtctl status >/tmp/status.txt 2>&1
+        sed 's/^/status: /' /tmp/status.txt >"$NV_OUT"
+        if status_json; then
+                j=/tmp/status.json
+                nv_check status-vendor-amd "Vendor=$(nv_json_field $j Vendor) VendorId=$(nv_json_field $j VendorId)" \
+                        [ "$(nv_json_field $j Vendor)" = amd ]
+                nv_check status-module-kvm-amd-loaded \
+                        "Module=$(nv_json_field $j Module) ModuleState=$(nv_json_field $j ModuleState)" \
+                        [ "$(nv_json_field $j Module)/$(nv_json_field $j ModuleState)" = kvm_amd/loaded ]
+                nv_check status-nested-is-live-value "Nested=$(nv_json_field $j Nested), sysfs says $live" \
+                        [ "$(nv_json_field $j Nested)" = "$live_word" ]
+                nv_check status-role-guest "Role=$(nv_json_field $j Role) Hypervisor=$(nv_json_field $j Hypervisor)" \
+                        [ "$(nv_json_field $j Role)" = guest ]
+                nv_check status-hardware-support "HardwareSupport=$(nv_json_field $j HardwareSupport)" \
+                        [ "$(nv_json_field $j HardwareSupport)" = true ]
+        else
+                nv_fail status-vendor-amd "nestvirtctl --json failed: $(cat /tmp/status.err)"
+        fi
+        nv_check status-text-says-amd "the human status does not name AMD and kvm_amd" \
+                sh -c 'grep -q "AMD" /tmp/status.txt && grep -q "kvm_amd" /tmp/status.txt'
+
+        if have_ctl_verbs; then
+                nv_pass ctl-has-enable-disable
+        else
+                nv_fail ctl-has-enable-disable "nestvirtctl has no enable/disable verbs yet; the reload checks used nv-bus"
+        fi
+
+        # --- runtime disable / enable really reload kvm_amd ---
+        # Start from nested on, so that "disable" is a change.
+        [ "$(nv_sysfs_nested kvm_amd)" = 1 ] || { /sbin/modprobe -r kvm_amd && /sbin/modprobe kvm_amd nested=1; }
+        if set_runtime off >/tmp/ctl.out 2>&1 && nv_is_loaded kvm_amd && [ "$(nv_sysfs_nested kvm_amd)" = 0 ]; then
+                nv_pass runtime-disable-reloads
+        else
+                nv_fail runtime-disable-reloads "sysfs nested=$(nv_sysfs_nested kvm_amd): $(cat /tmp/ctl.out)"
+        fi
+        nv_check runtime-disable-property "Nested property is $(nv-bus get Nested), want disabled" \
+                [ "$(nv-bus get Nested)" = disabled ]
+        if set_runtime on >/tmp/ctl.out 2>&1 && nv_is_loaded kvm_amd && [ "$(nv_sysfs_nested kvm_amd)" = 1 ]; then
+                nv_pass runtime-enable-reloads
+        else
+                nv_fail runtime-enable-reloads "sysfs nested=$(nv_sysfs_nested kvm_amd): $(cat /tmp/ctl.out)"
+        fi
+        nv_check runtime-enable-property "Nested property is $(nv-bus get Nested), want enabled" \
+                [ "$(nv-bus get Nested)" = enabled ]
+        nv_check runtime-kvm-stays-usable "/dev/kvm or kvm.ko gone after the reloads" \
+                sh -c '[ -c /dev/kvm ] && [ -d /sys/module/kvm ]'
+
+        # --- a running VM pins the module: both directions are refused ---
+        guard_check on disable 0
+        # Free the module, turn nested off, then hold it again: now "enable" must be refused.
+        if set_runtime off >/tmp/ctl.out 2>&1 && [ "$(nv_sysfs_nested kvm_amd)" = 0 ]; then
+                guard_check off enable 1
+        else
+                nv_fail guard-enable-refused-vmsrunning "could not prepare nested=0: $(cat /tmp/ctl.out)"
+                nv_fail guard-enable-module-untouched "not run"
+        fi
+
+        # --- an external reload reaches a subscriber as PropertiesChanged ---
+        # Depends on the daemon's udev module monitor (module-watch.c).
+        name=external-reload-signal.needs-module-event-feature
+        [ "$(nv_sysfs_nested kvm_amd)" = 1 ] || set_runtime on >/dev/null 2>&1
+        rm -f /tmp/watch.ready
+        nv-bus watch Nested disabled 30 /tmp/watch.ready >/tmp/watch.out 2>&1 &
+        watch_pid=$!
+        if nv_wait_for 10 test -e /tmp/watch.ready; then
+                /sbin/modprobe -r kvm_amd && /sbin/modprobe kvm_amd nested=0
+                if wait "$watch_pid"; then
+                        nv_pass "$name"
+                else
+                        nv_fail "$name" "no PropertiesChanged Nested=disabled within 30 s: $(tr '\n' ' ' </tmp/watch.out)"
+                fi
+        else
+                kill "$watch_pid" 2>/dev/null
+                nv_fail "$name" "the subscriber did not start: $(cat /tmp/watch.out)"
+        fi
+        sed 's/^/watch: /' /tmp/watch.out >"$NV_OUT"
+}
+
+# guard_check STATE(on|off) VERB WANT: a VM holds /dev/kvm while nested is STATE; VERB (which
+# would set nested to WANT) must be refused with VMsRunning naming kvm-hold, and kvm_amd must stay
+# loaded with its value and its references unchanged.
+guard_check() {
+        state=$1 verb=$2
+        before=$(nv_sysfs_nested kvm_amd)
+        rm -f /tmp/hold.ready
+        kvm-hold /tmp/hold.ready >/tmp/hold.out 2>&1 &
+        hold_pid=$!
+        if ! nv_wait_for 30 test -s /tmp/hold.ready; then
+                nv_fail "guard-$verb-refused-vmsrunning" "kvm-hold did not start: $(cat /tmp/hold.out)"
+                nv_fail "guard-$verb-module-untouched" "not run"
+                kill "$hold_pid" 2>/dev/null
+                return
+        fi
+        refs=$(nv_refcnt kvm_amd)
+        nv_note "kvm-hold (pid $hold_pid) holds a VM and a vCPU; kvm_amd refcnt=$refs nested=$before"
+
+        # Through nestvirtctl (or nv-bus when the verb is missing): must fail.
+        ctl_ok=no
+        if have_ctl_verbs; then
+                timeout 120 nestvirtctl "$verb" --runtime >/tmp/ctl.out 2>&1 || ctl_ok=refused
+        else
+                ctl_ok=refused
+        fi
+        # The exact answer on the bus.
+        [ "$verb" = enable ] && v=1 || v=0
+        timeout 120 nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
+        answer=$(cat /tmp/call.out)
+        nv_note "$verb while held: nestvirtctl: $(tr '\n' ' ' </tmp/ctl.out 2>/dev/null); bus: $answer"
+        case $answer in
+        "ERROR org.nestvirt.NestVirt1.Error.VMsRunning:"*kvm-hold*)
+                if [ "$ctl_ok" = refused ]; then
+                        nv_pass "guard-$verb-refused-vmsrunning"
+                else
+                        nv_fail "guard-$verb-refused-vmsrunning" "nestvirtctl $verb succeeded while a VM ran"
+                fi
+                ;;
+        *) nv_fail "guard-$verb-refused-vmsrunning" "want VMsRunning naming kvm-hold, got: $answer" ;;
+        esac
+        after=$(nv_sysfs_nested kvm_amd)
+        if nv_is_loaded kvm_amd && [ "$after" = "$before" ] && [ "$(nv_refcnt kvm_amd)" = "$refs" ] &&
+                kill -0 "$hold_pid" 2>/dev/null; then
+                nv_pass "guard-$verb-module-untouched"
+        else
+                nv_fail "guard-$verb-module-untouched" \
+                        "kvm_amd loaded=$(nv_is_loaded kvm_amd && echo yes || echo no) nested $before -> $after, refcnt $refs -> $(nv_refcnt kvm_amd)"
+        fi
+        kill "$hold_pid" 2>/dev/null
+        wait "$hold_pid" 2>/dev/null
+        nv_wait_for 10 test "$(nv_refcnt kvm_amd)" = 0 || nv_note "kvm_amd refcnt still $(nv_refcnt kvm_amd)"
+}
+
+# ---------------------------------------------------------------------------------------------
+run_intel() {
+        nv_check boot-no-vmx-flag "vmx in /proc/cpuinfo under TCG" sh -c '! grep -qw vmx /proc/cpuinfo'
+        nv_check boot-kvm-intel-refuses "kvm_intel loaded without VMX" \
+                sh -c '! /sbin/modprobe kvm_intel 2>/dev/null && [ ! -d /sys/module/kvm_intel ]'
+
+        start_bus || { nv_fail bus-starts "dbus-daemon: $(cat /tmp/dbus.log)"; return; }
+        nv_pass bus-starts
+        start_daemon || { nv_fail daemon-starts "nestvirtd did not appear on the bus"; return; }
+        nv_pass daemon-starts
+
+        timeout 60 nestvirtctl status >/tmp/status.txt 2>&1
+        sed 's/^/status: /' /tmp/status.txt >"$NV_OUT"
+        if status_json; then
+                j=/tmp/status.json
+                nv_check intel-status-vendor "Vendor=$(nv_json_field $j Vendor) Module=$(nv_json_field $j Module)" \
+                        [ "$(nv_json_field $j Vendor)/$(nv_json_field $j Module)" = intel/kvm_intel ]
+                nv_check intel-no-hardware-support "HardwareSupport=$(nv_json_field $j HardwareSupport)" \
+                        [ "$(nv_json_field $j HardwareSupport)" = false ]
+        else
+                nv_fail intel-status-vendor "nestvirtctl --json failed: $(cat /tmp/status.err)"
+        fi
+        nv_check intel-status-text-says-missing "the human status does not say vmx is missing" \
+                grep -q "vmx missing" /tmp/status.txt
+        for v in 1 0; do
+                timeout 60 nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
+                case $(cat /tmp/call.out) in
+                "ERROR org.nestvirt.NestVirt1.Error.NotSupported:"*) nv_pass "intel-set-runtime-$v-not-supported" ;;
+                *) nv_fail "intel-set-runtime-$v-not-supported" "want NotSupported, got: $(cat /tmp/call.out)" ;;
+                esac
+                nv_note "SetNested($v, runtime): $(cat /tmp/call.out)"
+        done
+        nv_check intel-module-still-absent "kvm_intel appeared" [ ! -d /sys/module/kvm_intel ]
+}
+
+case $mode in
+amd) run_amd ;;
+intel) run_intel ;;
+*) nv_fail boot-mode "unknown nestvirt.mode=$mode" ;;
+esac
+exit 0

@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Host-side helpers of the QEMU test tier, sourced by run.sh (POSIX sh).
+#
+# Everything downloaded or built once lives under ONE cache directory:
+#   $NV_CACHE/kernel/<package>_<version>/   vmlinuz, release, modules/lib/modules/<release>/
+#   $NV_CACHE/rootfs/<key>/                 the debootstrapped Debian of the full tier
+#   $NV_CACHE/logs/                         console logs of failed runs
+
+NV_CACHE=${NESTVIRT_CACHE_DIR:-/var/cache/nestvirt-test}
+
+# The modules the guests need from Debian's kernel package, with their dependencies: KVM for
+# both vendors, and what the full tier's root disk needs (virtio disk, ext4).
+NV_GUEST_MODULES="kvm_amd kvm_intel virtio_pci virtio_blk ext4"
+
+nv_log() {
+        printf '%s\n' "vm: $*" >&2
+}
+
+nv_die() {
+        printf '%s\n' "vm: error: $*" >&2
+        exit 1
+}
+
+nv_now() {
+        date +%s
+}
+
+# Runs "$@" while holding the cache lock, so two runs never build the same entry at once.
+nv_locked() {
+        mkdir -p "$NV_CACHE"
+        (
+                flock 9
+                "$@"
+        ) 9>"$NV_CACHE/.lock"
+}
+
+# Finds the current kernel package (linux-image-amd64's dependency) and its version. Without
+# the archive (offline), falls back to the newest kernel already in the cache.
+nv_kernel_dir() {
+        pkg=${NESTVIRT_VM_KERNEL_PKG:-}
+        if [ -z "$pkg" ]; then
+                pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+                        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
+        fi
+        ver=""
+        [ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+                sed -n 's/^Version: //p' | head -n 1)
+        if [ -n "$pkg" ] && [ -n "$ver" ]; then
+                echo "$NV_CACHE/kernel/${pkg}_$ver"
+                return 0
+        fi
+        cached=$(ls -d "$NV_CACHE"/kernel/linux-image-*/.complete 2>/dev/null | sort -V | tail -n 1)
+        [ -n "$cached" ] || nv_die "no kernel package known to apt (run apt-get update) and none cached"
+        nv_log "apt does not know the kernel package; using the cached $(dirname "$cached")"
+        dirname "$cached"
+}
+
+# Downloads the kernel package and keeps vmlinuz plus the modules the guests need, indexed with
+# depmod. Sets NV_KERNEL (vmlinuz), NV_KREL (release) and NV_KMODS (a root holding lib/modules).
+nv_fetch_kernel_locked() {
+        dir=$1
+        [ -f "$dir/.complete" ] && return 0
+        base=$(basename "$dir")
+        pkg=${base%%_*}
+        ver=${base#*_}
+        nv_log "fetching $pkg $ver from the Debian archive"
+        mkdir -p "$NV_CACHE/kernel"
+        tmp=$(mktemp -d "$NV_CACHE/kernel/.tmp.XXXXXX")
+        # apt drops to the _apt user for downloads; let it write here.
+        chmod 0777 "$tmp"
+        (cd "$tmp" && apt-get download -q "$pkg=$ver" >/dev/null) || {
+                rm -rf "$tmp"
+                nv_die "apt-get download $pkg=$ver failed"
+        }
+        dpkg-deb -x "$tmp"/*.deb "$tmp/x" || nv_die "dpkg-deb -x failed"
+        rel=$(ls "$tmp/x/lib/modules")
+        [ -n "$rel" ] && [ -f "$tmp/x/boot/vmlinuz-$rel" ] || nv_die "$pkg has no vmlinuz or modules"
+        depmod -b "$tmp/x" "$rel" || nv_die "depmod on the full tree failed"
+
+        rm -rf "$dir"
+        mkdir -p "$dir/modules/lib/modules/$rel"
+        for m in $NV_GUEST_MODULES; do
+                modprobe -d "$tmp/x" -S "$rel" --show-depends "$m" ||
+                        nv_die "module $m missing in $pkg"
+        done | awk '$1 == "insmod" { print $2 }' | sort -u >"$tmp/list"
+        while read -r path; do
+                relpath=${path#"$tmp/x"}
+                relpath=${relpath#/usr}
+                mkdir -p "$dir/modules$(dirname "$relpath")"
+                cp "$path" "$dir/modules$relpath"
+        done <"$tmp/list"
+        for f in modules.builtin modules.builtin.modinfo modules.order; do
+                cp "$tmp/x/lib/modules/$rel/$f" "$dir/modules/lib/modules/$rel/"
+        done
+        depmod -b "$dir/modules" "$rel" || nv_die "depmod on the module subset failed"
+        cp "$tmp/x/boot/vmlinuz-$rel" "$dir/vmlinuz"
+        cp "$tmp/x/boot/config-$rel" "$dir/config"
+        echo "$rel" >"$dir/release"
+        rm -rf "$tmp"
+        touch "$dir/.complete"
+        nv_log "kernel $rel cached in $dir ($(wc -l <"$dir/modules/lib/modules/$rel/modules.dep") modules)"
+}
+
+nv_fetch_kernel() {
+        kdir=$(nv_kernel_dir) || exit 1
+        nv_locked nv_fetch_kernel_locked "$kdir" || exit 1
+        NV_KERNEL=$kdir/vmlinuz
+        NV_KREL=$(cat "$kdir/release")
+        NV_KMODS=$kdir/modules
+}
+
+# A root with Debian's merged-/usr layout: /bin, /sbin, /lib, /lib64 link into /usr.
+nv_skeleton() {
+        root=$1
+        mkdir -p "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib" "$root/usr/lib64" "$root/etc" \
+                "$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/tmp" "$root/var" "$root/root"
+        for d in bin sbin lib lib64; do
+                ln -sfn "usr/$d" "$root/$d"
+        done
+        ln -sfn ../run "$root/var/run"
+}
+
+# Copies a file into the root at the same path (or DEST), following symlinks.
+nv_install_file() {
+        root=$1 src=$2 dest=${3:-$2}
+        mkdir -p "$root$(dirname "$dest")"
+        cp -L "$src" "$root$dest" || nv_die "cannot copy $src"
+}
+
+# Copies an executable (or library) and every shared library ldd lists for it, the loader too.
+nv_install_with_libs() {
+        root=$1 src=$2 dest=${3:-$2}
+        nv_install_file "$root" "$src" "$dest"
+        ldd "$src" 2>/dev/null | awk '
+                $2 == "=>" && $3 ~ /^\// { print $3 }
+                $1 ~ /^\// { print $1 }' | while read -r lib; do
+                [ -e "$root$lib" ] || nv_install_file "$root" "$lib"
+        done
+}
+
+# Boots a guest: nv_qemu LOG TIMEOUT CPU KERNEL INITRD APPEND [extra qemu args...]
+# The serial console goes to LOG. Returns QEMU's status (124 when the timeout hit).
+nv_qemu() {
+        log=$1 tmo=$2 cpu=$3 kernel=$4 initrd=$5 append=$6
+        shift 6
+        : >"$log"
+        timeout --foreground -k 10 "$tmo" qemu-system-x86_64 \
+                -machine q35 -accel tcg -cpu "$cpu" -m "${NESTVIRT_VM_MEMORY:-1024}" \
+                -smp "${NESTVIRT_VM_CPUS:-2}" \
+                -display none -monitor none -serial "file:$log" -no-reboot \
+                -kernel "$kernel" -initrd "$initrd" -append "$append" \
+                "$@" </dev/null
+}
+
+# Checks a console log: every expected name PASSes, nothing FAILs, DONE is there.
+# nv_assert LOG NAME... ; prints a summary; returns 0 when all is well.
+nv_assert() {
+        log=$1
+        shift
+        tr -d '\r' <"$log" | sed -n 's/.*NESTVIRT-TEST: //p' >"$log.results"
+        status=0
+        for name in "$@"; do
+                if grep -qx "PASS $name" "$log.results"; then
+                        echo "  PASS $name"
+                elif line=$(grep -m1 "^FAIL $name: " "$log.results"); then
+                        echo "  $line"
+                        status=1
+                else
+                        echo "  MISSING $name"
+                        status=1
+                fi
+        done
+        # Anything the guest reported that we did not expect.
+        sed -n 's/^\(PASS\|FAIL\|SKIP\) \([^:]*\).*/\2/p' "$log.results" | sort -u | while read -r name; do
+                case " $* " in
+                *" $name "*) ;;
+                *) echo "  unexpected result: $(grep -m1 " $name" "$log.results")" ;;
+                esac
+        done
+        if grep -q '^FAIL ' "$log.results"; then
+                grep '^FAIL ' "$log.results" | while read -r line; do
+                        case " $* " in
+                        *" $(echo "$line" | sed 's/^FAIL \([^:]*\):.*/\1/') "*) ;;
+                        *) echo "  $line" ;;
+                        esac
+                done
+                status=1
+        fi
+        if ! grep -qx 'DONE' "$log.results"; then
+                echo "  MISSING DONE: the guest did not finish"
+                status=1
+        fi
+        return $status
+}
+
+# Keeps a failed run's console log in the cache and says where.
+nv_keep_log() {
+        log=$1 what=$2
+        mkdir -p "$NV_CACHE/logs"
+        kept="$NV_CACHE/logs/$what-$(date +%Y%m%d-%H%M%S).log"
+        cp "$log" "$kept"
+        echo "vm: console log of the failed run: $kept" >&2
+        echo "vm: last lines:" >&2
+        tr -d '\r' <"$log" | tail -n 60 | sed 's/^/    | /' >&2
+}

@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The QEMU test tier: Debian's real kernel (and, in the full tier, a real systemd) under
+# software emulation, with the real nestvirtd inside. Run as root.
+#
+#   tests/vm/run.sh [all|fast|full|selftest]     (default: all = fast, then full)
+#
+#   fast      busybox initramfs: private bus, nestvirtd, nestvirtctl; kvm_amd reloads, a real VM
+#             (kvm-hold) pins the module, module events; then -cpu max,vendor=GenuineIntel for
+#             the "no hardware support" answers
+#   full      a cached Debian image (systemd, dbus, polkitd, udev, kmod) with nestvirt installed
+#             by `meson install --destdir`: bus activation, idle exit, persistence across a
+#             reboot, enforcement at boot, journal audit records, polkit, systemd-analyze
+#   selftest  the fast tier's AMD run with a daemon that ignores the running-VM guard
+#             (LD_PRELOAD=libnv-break-guard.so); exits non-zero when the tier caught it
+#
+# Environment:
+#   NESTVIRT_CACHE_DIR   the one cache directory (default /var/cache/nestvirt-test)
+#   NESTVIRT_BUILD_ROOT  a configured and built meson tree (default: ./build of the source)
+#   NESTVIRTD, NESTVIRTCTL, NESTVIRT_KVM_HOLD, NESTVIRT_NV_BUS, NESTVIRT_BREAK_GUARD
+#                        the binaries (meson sets them; otherwise found in the build tree)
+#   NESTVIRT_VM_KERNEL_PKG  a kernel package instead of linux-image-amd64's dependency
+#   NESTVIRT_VM_KEEP=1   keep the work directory
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=${NESTVIRT_SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
+build=${NESTVIRT_BUILD_ROOT:-$src/build}
+
+. "$here/lib.sh"
+. "$here/fast.sh"
+. "$here/full.sh"
+
+NESTVIRTD=${NESTVIRTD:-$build/daemon/nestvirtd}
+NESTVIRTCTL=${NESTVIRTCTL:-$build/client/nestvirtctl}
+NESTVIRT_KVM_HOLD=${NESTVIRT_KVM_HOLD:-$build/tests/vm/kvm-hold}
+NESTVIRT_NV_BUS=${NESTVIRT_NV_BUS:-$build/tests/vm/nv-bus}
+NESTVIRT_BREAK_GUARD=${NESTVIRT_BREAK_GUARD:-$build/tests/vm/libnv-break-guard.so}
+
+preflight() {
+        [ "$(id -u)" = 0 ] || nv_die "run as root (debootstrap, mkfs and the image need it)"
+        missing=""
+        for tool in qemu-system-x86_64 cpio gzip depmod modprobe dpkg-deb apt-get ldd flock timeout; do
+                command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+        done
+        [ -x /bin/busybox ] && file_is_static /bin/busybox || missing="$missing busybox-static"
+        [ -z "$missing" ] || nv_die "missing:$missing (tools/install-deps.sh installs them)"
+        for f in "$NESTVIRTD" "$NESTVIRTCTL" "$NESTVIRT_KVM_HOLD" "$NESTVIRT_NV_BUS" "$NESTVIRT_BREAK_GUARD"; do
+                [ -f "$f" ] || nv_die "$f not built (meson compile -C $build)"
+        done
+}
+
+file_is_static() {
+        ! ldd "$1" >/dev/null 2>&1
+}
+
+work=$(mktemp -d /tmp/nestvirt-vm.XXXXXX)
+cleanup() {
+        if [ "${NESTVIRT_VM_KEEP:-0}" = 1 ]; then
+                nv_log "work directory kept: $work"
+        else
+                rm -rf "$work"
+        fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+what=${1:-all}
+preflight
+case $what in
+fast) nv_fast_tier ;;
+full) nv_full_tier ;;
+selftest) nv_selftest ;;
+all)
+        status=0
+        nv_fast_tier || status=1
+        if [ $status = 0 ]; then
+                nv_full_tier || status=1
+        else
+                nv_log "the full tier runs only after the fast tier passes"
+        fi
+        exit $status
+        ;;
+*) nv_die "usage: $0 [all|fast|full|selftest]" ;;
+esac
