@@ -44,7 +44,10 @@ static void print_result(const NvStatusInfo *before, const char *next_load, cons
                 break;
         }
 
-        if (nv_module_is_builtin(before))
+        if (!*source)
+                /* Only when the CPU has no KVM module: nothing decides anything. */
+                printf("No setting applies: this CPU has no KVM module.\n");
+        else if (nv_module_is_builtin(before))
                 printf("The next boot follows %s (nested %s).\n", nv_source_phrase(source), next_load);
         else
                 printf("The next load of %s follows %s (nested %s).\n", module, nv_source_phrase(source),

@@ -7,7 +7,7 @@ packages="
         meson ninja-build pkg-config gcc clang libclang-rt-14-dev
         libsystemd-dev libkmod-dev libudev-dev libglib2.0-dev libjson-glib-dev check
         dbus-daemon dbus-bin polkitd python3 python3-dbus python3-gi python3-dbusmock
-        systemd kmod passwd util-linux libxml2-utils valgrind
+        systemd kmod passwd util-linux libxml2-utils valgrind man-db groff-base
 "
 
 missing=""

@@ -171,7 +171,7 @@ static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error
                         nv_nested_to_string(d->host->config.next_load)) < 0)
                 return -ENOMEM;
 
-        if (runtime) {
+        if (runtime && d->host->nested != q->want) {
                 r = check_runtime_possible(d->host, q->want, error);
                 if (r < 0)
                         goto refused;
@@ -198,7 +198,6 @@ static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error
                                 if (k < 0)
                                         log_error("Could not restore %s: %s", NV_DROPIN_PATH, strerror(-k));
                         }
-                        (void) daemon_refresh(d);
                         goto refused;
                 }
         }
@@ -212,15 +211,23 @@ static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error
         }
         return reply_state(m, d->host);
 
-refused:
-        audit_change(m, request, old, old, error->message ?: "failed");
+refused: {
+        /* Record what the host looks like now: a failed rollback may have changed it. */
+        _cleanup_free_ char *now = NULL;
+        (void) daemon_refresh(d);
+        if (asprintf(&now, "live=%s next=%s", nv_nested_to_string(d->host->nested),
+                    nv_nested_to_string(d->host->config.next_load)) < 0)
+                now = NULL;
+        audit_change(m, request, old, now ?: old, error->message ?: "failed");
         return r < 0 ? r : -EIO;
+}
 }
 
 int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Daemon *d = userdata;
         const char *details[9];
+        bool live_change;
         uint64_t flags;
         int enabled, r;
         NvNested want;
@@ -237,18 +244,19 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         "Nothing to change: set runtime (1), persistent (2) or both.");
         if (!d->host->module)
                 return sd_bus_error_setf(error, NV_ERROR_PREFIX "NotSupported",
-                        "The CPU vendor \"%s\" has no KVM module.", strempty(d->host->cpu.vendor_id));
+                        "This CPU (vendor %s) has no KVM module.",
+                        isempty(d->host->cpu.vendor_id) ? "unknown" : d->host->cpu.vendor_id);
 
         want = enabled ? NV_NESTED_ENABLED : NV_NESTED_DISABLED;
-        if (flags & NV_SET_RUNTIME) {
+        live_change = (flags & NV_SET_RUNTIME) && d->host->nested != want;
+        if (!live_change && (!(flags & NV_SET_PERSISTENT) || nv_dropin_matches(want)))
+                return reply_state(m, d->host);
+
+        if (live_change) {
                 r = check_runtime_possible(d->host, want, error);
                 if (r < 0)
                         return r;
         }
-
-        if ((!(flags & NV_SET_RUNTIME) || d->host->nested == want) &&
-                (!(flags & NV_SET_PERSISTENT) || nv_dropin_matches(want)))
-                return reply_state(m, d->host);
 
         r = request_new(d, want, flags, &q);
         if (r < 0)

@@ -33,6 +33,9 @@ int nv_dropin_write(NvNested value)
 
         if (r < 0)
                 return r;
+        r = nv_host_mkdir("/etc/modprobe.d", 0755);
+        if (r < 0)
+                return r;
         return nv_write_file_atomic(NV_DROPIN_PATH, content, 0644);
 }
 

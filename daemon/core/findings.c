@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "dropin.h"
 #include "findings.h"
 #include "host-path.h"
 #include "util.h"
@@ -68,7 +69,8 @@ static __attribute__((format(printf, 2, 3))) int text_append(char **s, const cha
         return 0;
 }
 
-/* Adds a finding; takes summary and hint (NULL means allocation failed) in every case. */
+/* Moves summary and hint (NULL: an allocation failed) into a new finding; on failure the caller
+ * still owns them. */
 static int push(NvFindings *f, const char *id, NvLevel level, char **summary, char **hint)
 {
         NvFinding *m;
@@ -89,12 +91,13 @@ static int push(NvFindings *f, const char *id, NvLevel level, char **summary, ch
         return 0;
 }
 
-static bool release_at_least(const char *release, unsigned want_major, unsigned want_minor)
+/* 1 when release is want_major.want_minor or later, 0 when earlier, -1 when unknown. */
+static int release_at_least(const char *release, unsigned want_major, unsigned want_minor)
 {
         unsigned major, minor;
 
         if (!release || sscanf(release, "%u.%u", &major, &minor) != 2)
-                return false;
+                return -1;
         return major > want_major || (major == want_major && minor >= want_minor);
 }
 
@@ -169,9 +172,10 @@ static int check_hardware(const NvHost *h, NvFindings *f)
 
         if (!h->module) {
                 if (h->cpu.vendor_id)
-                        summary = text_new("The CPU vendor \"%s\" has no KVM module that nestvirt knows "
-                                           "(kvm_intel or kvm_amd), so nesting cannot be checked or changed.",
-                                h->cpu.vendor_id);
+                        summary =
+                                text_new("The CPU vendor \"%s\" has no KVM module that nestvirt knows "
+                                         "(kvm_intel or kvm_amd), so nesting cannot be checked or changed.",
+                                        h->cpu.vendor_id);
                 else
                         summary = text_new("/proc/cpuinfo names no CPU vendor, so nestvirt cannot tell "
                                            "whether kvm_intel or kvm_amd applies.");
@@ -203,15 +207,20 @@ static int check_hardware(const NvHost *h, NvFindings *f)
                 hint = text_new("The CPU lacks AMD-V (SVM), or this is a VM whose hypervisor hides both "
                                 "svm and itself: if the CPU has AMD-V, enable SVM in the firmware setup "
                                 "and power the machine off and on.");
-        else if (release_at_least(h->kernel_release, 5, 6))
+        else if (release_at_least(h->kernel_release, 5, 6) > 0)
                 hint = text_new("Since Linux 5.6 the kernel hides vmx when the firmware has disabled "
                                 "VT-x (its log then says \"VMX (outside TXT) disabled by BIOS\"): enable "
                                 "Intel Virtualization Technology (VT-x) in the firmware setup and power "
                                 "the machine off and on. If the CPU has no VT-x, KVM cannot run here.");
+        else if (release_at_least(h->kernel_release, 5, 6) == 0)
+                /* Older kernels show vmx even when the firmware disabled VT-x. */
+                hint = text_new("Before Linux 5.6 the kernel shows vmx even when the firmware disabled "
+                                "VT-x, so the CPU lacks VT-x, or this is a VM whose hypervisor hides vmx "
+                                "and does not identify itself: KVM cannot run here.");
         else
-                hint = text_new("The CPU lacks VT-x, or this is a VM whose hypervisor hides vmx: if the "
-                                "CPU has VT-x, enable Intel Virtualization Technology in the firmware "
-                                "setup and power the machine off and on.");
+                hint = text_new("The CPU lacks VT-x, or the firmware disabled it: if the CPU has VT-x, "
+                                "enable Intel Virtualization Technology in the firmware setup and power "
+                                "the machine off and on.");
         return push(f, "no-hardware-support", NV_LEVEL_ERROR, &summary, &hint);
 }
 
@@ -225,7 +234,13 @@ static int check_modules_disabled(const NvHost *h, NvFindings *f)
         summary = text_new("kernel.modules_disabled is 1: no module can be loaded or unloaded until "
                            "the next boot, so %s cannot be reloaded to change nested.",
                 h->module ?: "the KVM module");
-        hint = text_new("Changes to nested take effect only after a reboot (`nestvirtctl enable "
+        if (h->module_state == NV_MODULE_BUILTIN)
+                hint = text_new("%s is built in anyway: only the kernel command line and a reboot change "
+                                "nested.",
+                        h->module);
+        else
+                hint = text_new(
+                        "Changes to nested take effect only after a reboot (`nestvirtctl enable "
                         "--persistent` or `disable --persistent`, then reboot); to change it live, find "
                         "what sets kernel.modules_disabled=1 at boot (sysctl.d, a hardening service) "
                         "and let it run after KVM is set up.");
@@ -235,7 +250,7 @@ static int check_modules_disabled(const NvHost *h, NvFindings *f)
 static int check_module_state(const NvHost *h, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
-        const char *release = h->kernel_release ?: "the running kernel";
+        const char *release = h->kernel_release ?: "(unknown)";
         const char *m = h->module;
 
         if (!m)
@@ -334,11 +349,12 @@ static int check_invalid_option(const NvHost *h, NvFindings *f)
                         r = append_setting(&summary, m, &c->settings[i]);
         }
         if (r >= 0)
-                r = text_append(&summary, ", a value %s rejects (its nested parameter is %s): %s", m,
-                        nv_module_param_type(m) == NV_PARAM_INT ? "an integer" : "a boolean",
-                        h->module_state == NV_MODULE_BUILTIN ?
-                                "the kernel refuses it at boot and keeps the default." :
-                                "the next load of the module will fail.");
+                r = text_append(&summary, ", a value %s rejects (its nested parameter is %s): ", m,
+                        nv_module_param_type(m) == NV_PARAM_INT ? "an integer" : "a boolean");
+        if (r >= 0)
+                r = h->module_state == NV_MODULE_BUILTIN
+                        ? text_append(&summary, "the kernel refuses it at boot and keeps the default.")
+                        : text_append(&summary, "the next load of %s will fail.", m);
         if (r < 0)
                 return r;
         /* "the kernel command line ..." starts a sentence. */
@@ -412,10 +428,11 @@ static int check_conflicting_settings(const NvHost *h, NvFindings *f)
                                 "settings you do not want.",
                         h->module, source_name(c->source), NV_DROPIN_PATH);
         else
-                hint = text_new("%s wins, so the next load uses nested %s: files count in the order of "
-                                "their names, the kernel keeps the last value, and the kernel command "
-                                "line comes after every file. nestvirt never edits other files (it "
-                                "writes only %s): remove the settings you do not want.",
+                hint = text_new(
+                        "%s wins, so nested will be %s at the next load: files count in the order of "
+                        "their names, the kernel keeps the last value, and the kernel command "
+                        "line comes after every file. nestvirt never edits other files (it "
+                        "writes only %s): remove the settings you do not want.",
                         source_name(c->source), nv_nested_to_string(c->next_load), NV_DROPIN_PATH);
         if (hint && hint[0] == 't')
                 hint[0] = 'T';
@@ -430,7 +447,8 @@ static int check_overridden_by_cmdline(const NvHost *h, NvFindings *f)
         size_t n;
         int r;
 
-        if (!h->module || !streq_ptr(c->source, NV_SOURCE_KERNEL_CMDLINE) || c->next_load == NV_NESTED_INVALID)
+        if (!h->module || !streq_ptr(c->source, NV_SOURCE_KERNEL_CMDLINE) ||
+                c->next_load == NV_NESTED_INVALID)
                 return 0;
         n = strv_length(c->overridden);
         decider = last_setting_from(c, NV_SOURCE_KERNEL_CMDLINE);
@@ -470,11 +488,12 @@ static int check_live_differs(const NvHost *h, NvFindings *f)
                 h->nested == h->config.next_load)
                 return 0;
 
-        summary = text_new("%s runs with nested %s, but its next load will use %s (from %s).", h->module,
-                nv_nested_to_string(h->nested), nv_nested_to_string(h->config.next_load),
+        summary = text_new("%s runs with nested %s, but it will be %s at the next load (set by %s).",
+                h->module, nv_nested_to_string(h->nested), nv_nested_to_string(h->config.next_load),
                 source_name(h->config.source));
         if (h->module_state == NV_MODULE_BUILTIN || h->modules_disabled)
-                hint = text_new("%s cannot be reloaded now: reboot to apply the configured value.", h->module);
+                hint = text_new(
+                        "%s cannot be reloaded now: reboot to apply the configured value.", h->module);
         else
                 hint = text_new("Run `nestvirtctl enforce` to reload %s with the configured value (only "
                                 "while no VM runs), or reboot.",
@@ -594,8 +613,8 @@ static int check_ignored_files(const NvHost *h, NvFindings *f)
                         while (*base == '.')
                                 base++;
                         n = strlen(base);
-                        rename = n > 5 && streq(base + n - 5, ".conf") ? text_new("%s", base) :
-                                                                          text_new("%s.conf", base);
+                        rename = n > 5 && streq(base + n - 5, ".conf") ? text_new("%s", base)
+                                                                       : text_new("%s.conf", base);
                         if (!rename || strv_extend(&ignored, path) < 0 || strv_extend(&renames, rename) < 0)
                                 return -ENOMEM;
                 }
@@ -609,16 +628,483 @@ static int check_ignored_files(const NvHost *h, NvFindings *f)
         if (r >= 0)
                 r = text_append_list(&summary, ignored);
         if (r >= 0)
-                r = text_append(&summary, ", which %s KVM: only files whose names end in \".conf\" (and do "
-                                          "not start with a dot) are read.",
+                r = text_append(&summary,
+                        ", which %s KVM: only files whose names end in \".conf\" (and do "
+                        "not start with a dot) are read.",
                         n == 1 ? "mentions" : "mention");
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = text_append(&hint, "%s%s to %s", i == 0 ? "If their settings are meant to apply, rename " :
-                                                              list_sep(i, n),
-                        ignored[i], renames[i]);
+                r = text_append(&hint, "%s%s to %s",
+                        i == 0 ? "If the settings are meant to apply, rename " : list_sep(i, n), ignored[i],
+                        renames[i]);
         if (r >= 0)
                 r = text_append(&hint, "; otherwise delete %s.", n == 1 ? "it" : "them");
         if (r < 0)
                 return r;
         return push(f, "ignored-file", NV_LEVEL_WARNING, &summary, &hint);
+}
+
+/* The names initramfs tools know the KVM modules by. */
+static bool is_kvm_module(const char *w, size_t l)
+{
+        static const char *const names[] = { "kvm", "kvm_intel", "kvm-intel", "kvm_amd", "kvm-amd" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strlen(names[i]) == l && strncmp(names[i], w, l) == 0)
+                        return true;
+        return false;
+}
+
+/* Adds the word [w, w+l) to found when it names a KVM module; quotes around it and mkinitcpio's
+ * "optional" mark ("kvm_intel?") do not count. */
+static int add_if_kvm(const char *w, size_t l, char ***found)
+{
+        _cleanup_free_ char *word = NULL;
+
+        while (l > 0 && (*w == '"' || *w == '\''))
+                w++, l--;
+        while (l > 0 && (w[l - 1] == '"' || w[l - 1] == '\'' || w[l - 1] == '?'))
+                l--;
+        if (!is_kvm_module(w, l))
+                return 0;
+        word = strndup(w, l);
+        if (!word)
+                return -ENOMEM;
+        if (strv_contains(*found, word))
+                return 0;
+        return strv_extend(found, word);
+}
+
+static const char *next_line(const char *p)
+{
+        p += strcspn(p, "\n");
+        return *p ? p + 1 : p;
+}
+
+/* /etc/initramfs-tools/modules: one module a line, maybe with options; "#" starts a comment. */
+static int parse_module_list(const char *text, char ***found)
+{
+        for (const char *p = text; *p; p = next_line(p)) {
+                int r;
+
+                p += strspn(p, " \t");
+                if (*p == '#')
+                        continue;
+                r = add_if_kvm(p, strcspn(p, " \t\r\n"), found);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/*
+ * dracut and mkinitcpio configuration is shell: finds "KEY=" and "KEY+=" at the start of a line for
+ * the given keys and looks at the words of the value, a quoted string, a parenthesised array
+ * (either may span lines) or a bare word.
+ */
+static int parse_shell_assignments(const char *text, const char *const *keys, char ***found)
+{
+        const char *p = text;
+
+        while (*p) {
+                const char *v, *end;
+                size_t l;
+                bool wanted = false;
+
+                p += strspn(p, " \t");
+                l = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+                for (size_t i = 0; keys[i] && !wanted && l > 0; i++)
+                        wanted = strlen(keys[i]) == l && strncmp(keys[i], p, l) == 0;
+                v = p + l;
+                if (*v == '+')
+                        v++;
+                if (!wanted || *v != '=') {
+                        p = next_line(p);
+                        continue;
+                }
+                v++;
+
+                if (*v == '(' || *v == '"' || *v == '\'') {
+                        const char *close = strchr(v + 1, *v == '(' ? ')' : *v);
+                        end = close ?: v + strlen(v);
+                        v++;
+                } else
+                        end = v + strcspn(v, " \t\r\n;#");
+
+                for (const char *w = v; w < end;) {
+                        int r;
+
+                        w += strspn(w, " \t\r\n");
+                        if (w >= end)
+                                break;
+                        if (*w == '#') {
+                                /* A comment line inside an array. */
+                                w = next_line(w);
+                                continue;
+                        }
+                        l = strcspn(w, " \t\r\n");
+                        if (w + l > end)
+                                l = (size_t) (end - w);
+                        r = add_if_kvm(w, l, found);
+                        if (r < 0)
+                                return r;
+                        w += l;
+                }
+
+                p = *end ? next_line(end) : end;
+        }
+        return 0;
+}
+
+typedef enum InitramfsTool {
+        TOOL_INITRAMFS_TOOLS,
+        TOOL_DRACUT,
+        TOOL_MKINITCPIO,
+        _TOOL_MAX,
+} InitramfsTool;
+
+static const char *const tool_rebuild[_TOOL_MAX] = {
+        [TOOL_INITRAMFS_TOOLS] = "update-initramfs -u -k all",
+        [TOOL_DRACUT] = "dracut -f --regenerate-all",
+        [TOOL_MKINITCPIO] = "mkinitcpio -P",
+};
+
+/* Adds "PATH lists kvm_intel" to parts when the file names KVM modules; 1 then, else 0. */
+static int initramfs_file(const char *path, InitramfsTool tool, char ***parts)
+{
+        static const char *const dracut_keys[] = { "add_drivers", "force_drivers", "drivers", NULL };
+        static const char *const mkinitcpio_keys[] = { "MODULES", NULL };
+        _cleanup_free_ char *content = NULL, *part = NULL;
+        _cleanup_strv_free_ char **found = NULL;
+        int r;
+
+        r = nv_host_read_file(path, &content, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+
+        if (tool == TOOL_INITRAMFS_TOOLS)
+                r = parse_module_list(content, &found);
+        else
+                r = parse_shell_assignments(
+                        content, tool == TOOL_DRACUT ? dracut_keys : mkinitcpio_keys, &found);
+        if (r < 0)
+                return r;
+        if (!found)
+                return 0;
+
+        r = text_append(&part, "%s %s ", path, tool == TOOL_DRACUT ? "adds" : "lists");
+        if (r >= 0)
+                r = text_append_list(&part, found);
+        if (r >= 0)
+                r = strv_extend(parts, part);
+        return r < 0 ? r : 1;
+}
+
+/* The main file, then the "*.conf" files in dir by name. */
+static int initramfs_config(const char *main_file, const char *dir, InitramfsTool tool, char ***parts)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        bool any;
+        int r;
+
+        r = initramfs_file(main_file, tool, parts);
+        if (r < 0)
+                return r;
+        any = r > 0;
+
+        r = list_names(dir, &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++) {
+                _cleanup_free_ char *path = NULL;
+                size_t l = strlen(names[i]);
+
+                if (names[i][0] == '.' || l <= 5 || !streq(names[i] + l - 5, ".conf"))
+                        continue;
+                path = text_new("%s/%s", dir, names[i]);
+                if (!path)
+                        return -ENOMEM;
+                r = initramfs_file(path, tool, parts);
+                if (r < 0)
+                        return r;
+                any = any || r > 0;
+        }
+        return any;
+}
+
+static int check_initramfs(const NvHost *h, NvFindings *f)
+{
+        _cleanup_free_ char *summary = NULL, *hint = NULL;
+        _cleanup_strv_free_ char **parts = NULL;
+        bool used[_TOOL_MAX] = {};
+        size_t k = 0;
+        int r;
+
+        /* A built-in module is in the kernel image, not in the initramfs. */
+        if (!h->module || h->module_state == NV_MODULE_BUILTIN)
+                return 0;
+
+        r = initramfs_file("/etc/initramfs-tools/modules", TOOL_INITRAMFS_TOOLS, &parts);
+        if (r < 0)
+                return r;
+        used[TOOL_INITRAMFS_TOOLS] = r > 0;
+        r = initramfs_config("/etc/dracut.conf", "/etc/dracut.conf.d", TOOL_DRACUT, &parts);
+        if (r < 0)
+                return r;
+        used[TOOL_DRACUT] = r > 0;
+        r = initramfs_config("/etc/mkinitcpio.conf", "/etc/mkinitcpio.conf.d", TOOL_MKINITCPIO, &parts);
+        if (r < 0)
+                return r;
+        used[TOOL_MKINITCPIO] = r > 0;
+
+        if (!parts)
+                return 0;
+
+        r = text_append(
+                &summary, "The initramfs loads KVM modules before the root file system is mounted: ");
+        if (r >= 0)
+                r = text_append_list(&summary, parts);
+        if (r >= 0)
+                r = text_append(&summary, ".");
+
+        if (r >= 0)
+                r = text_append(&hint,
+                        "These modules then take their options from the copy of modprobe.d "
+                        "inside the initramfs: after changing nested in /etc/modprobe.d, "
+                        "rebuild it (");
+        for (size_t i = 0; r >= 0 && i < _TOOL_MAX; i++)
+                if (used[i])
+                        r = text_append(&hint, "%s`%s`", k++ == 0 ? "" : "; ", tool_rebuild[i]);
+        if (r >= 0)
+                r = text_append(&hint, "), or drop them from the list if they need not load that early.");
+        if (r < 0)
+                return r;
+        return push(f, "initramfs-includes-kvm", NV_LEVEL_WARNING, &summary, &hint);
+}
+
+static int check_slow_nested(const NvHost *h, NvFindings *f)
+{
+        static const char *const intel_params[] = { "ept", "enable_shadow_vmcs", "enable_apicv", NULL };
+        static const char *const amd_params[] = { "npt", NULL };
+        _cleanup_free_ char *summary = NULL, *hint = NULL;
+        _cleanup_strv_free_ char **off = NULL;
+        const char *const *params;
+        int r;
+
+        /* Without nesting there are no nested guests to be slow. */
+        if (!h->module || h->nested == NV_NESTED_DISABLED)
+                return 0;
+        params = streq(h->module, "kvm_amd") ? amd_params : intel_params;
+
+        for (size_t i = 0; params[i]; i++) {
+                _cleanup_free_ char *path = NULL, *v = NULL;
+
+                path = text_new("/sys/module/%s/parameters/%s", h->module, params[i]);
+                if (!path)
+                        return -ENOMEM;
+                r = nv_host_read_line(path, &v);
+                if (r == -ENOMEM)
+                        return r;
+                /* A missing parameter (older kernel, module not loaded) says nothing. */
+                if (r < 0 || nv_nested_parse_live(v) != NV_NESTED_DISABLED)
+                        continue;
+                if (strv_extend(&off, params[i]) < 0)
+                        return -ENOMEM;
+        }
+        if (!off)
+                return 0;
+
+        r = text_append(&summary, "%s runs with ", h->module);
+        if (r >= 0)
+                r = text_append_list(&summary, off);
+        if (r >= 0)
+                r = text_append(&summary,
+                        " off (/sys/module/%s/parameters), which makes nested guests slow.", h->module);
+        if (r < 0)
+                return r;
+
+        if (h->virt.guest)
+                hint = text_new("In a VM these follow what the hypervisor exposes: its administrator should "
+                                "give this VM CPU type host (Proxmox VE: `qm set VMID --cpu host`; libvirt: "
+                                "`<cpu mode='host-passthrough'/>`) and power-cycle it.");
+        else
+                hint = text_new(
+                        "Unless that is on purpose, remove what turns them off (`options %s %s=0` in "
+                        "modprobe.d, or `%s.%s=0` on the kernel command line) and reload %s or "
+                        "reboot. If the CPU lacks the feature (see the flags in /proc/cpuinfo), "
+                        "only other hardware helps.",
+                        h->module, off[0], h->module, off[0], h->module);
+        return push(f, "slow-nested", NV_LEVEL_WARNING, &summary, &hint);
+}
+
+static size_t count_exposed(const NvVmList *vms)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; vms && i < vms->n_vms; i++)
+                n += vms->vms[i].nesting == NV_VM_NESTING_EXPOSED;
+        return n;
+}
+
+/* "web1 (proxmox VM 101, pid 4242), pid 4343 (qemu) and 3 more". */
+static int append_exposed_vms(char **s, const NvVmList *vms, size_t n_exposed)
+{
+        size_t shown = n_exposed > NV_VMS_NAMED_MAX ? NV_VMS_NAMED_MAX : n_exposed, k = 0;
+        /* With a tail ("and 3 more") every name is followed by a comma. */
+        size_t n_items = shown < n_exposed ? shown + 1 : shown;
+
+        for (size_t i = 0; i < vms->n_vms && k < shown; i++) {
+                const NvVm *vm = &vms->vms[i];
+                int r;
+
+                if (vm->nesting != NV_VM_NESTING_EXPOSED)
+                        continue;
+                r = text_append(s, "%s", list_sep(k++, n_items));
+                if (r >= 0 && vm->name)
+                        r = text_append(s, "%s (%s", vm->name, manager_name(vm->manager));
+                else if (r >= 0)
+                        r = text_append(s, "pid %d (%s", (int) vm->pid, manager_name(vm->manager));
+                if (r >= 0 && vm->vm_id)
+                        r = text_append(s, " VM %s", vm->vm_id);
+                if (r >= 0 && vm->name)
+                        r = text_append(s, ", pid %d", (int) vm->pid);
+                if (r >= 0)
+                        r = text_append(s, ")");
+                if (r < 0)
+                        return r;
+        }
+        if (shown < n_exposed)
+                return text_append(s, " and %zu more", n_exposed - shown);
+        return 0;
+}
+
+static int check_nested_disabled_vms(const NvHost *h, const NvVmList *vms, NvFindings *f)
+{
+        _cleanup_free_ char *summary = NULL, *hint = NULL;
+        size_t n = count_exposed(vms);
+        int r;
+
+        if (!h->module || h->nested != NV_NESTED_DISABLED || n == 0)
+                return 0;
+
+        r = text_append(&summary,
+                "Nested is disabled in %s, but %zu running VM%s configured to expose %s to %s "
+                "guest%s, which will not see it: ",
+                h->module, n, n == 1 ? " is" : "s are", vendor_flag(h->cpu.vendor), n == 1 ? "its" : "their",
+                n == 1 ? "" : "s");
+        if (r >= 0)
+                r = append_exposed_vms(&summary, vms, n);
+        if (r >= 0)
+                r = text_append(&summary, ".");
+        if (r < 0)
+                return r;
+
+        if (h->module_state == NV_MODULE_BUILTIN)
+                hint = text_new(
+                        "If they should run VMs of their own, add `%s.nested=1` to the kernel command "
+                        "line and reboot; otherwise remove %s from their CPU configuration.",
+                        h->module, vendor_flag(h->cpu.vendor));
+        else if (h->modules_disabled)
+                hint = text_new("If they should run VMs of their own, enable nested for the next boot "
+                                "(`nestvirtctl enable --persistent`) and reboot: kernel.modules_disabled=1 "
+                                "blocks a reload; otherwise remove %s from their CPU configuration.",
+                        vendor_flag(h->cpu.vendor));
+        else
+                hint = text_new(
+                        "If they should run VMs of their own, enable nested (`nestvirtctl enable`; the "
+                        "module reloads only while no VM runs, so stop the VMs first or use "
+                        "`nestvirtctl enable --persistent` and reboot) and start them again; "
+                        "otherwise remove %s from their CPU configuration.",
+                        vendor_flag(h->cpu.vendor));
+        return push(f, "nested-disabled-vms-want-it", NV_LEVEL_WARNING, &summary, &hint);
+}
+
+static int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f)
+{
+        _cleanup_free_ char *summary = NULL, *hint = NULL;
+        size_t n = count_exposed(vms);
+        bool amd = h->cpu.vendor == NV_VENDOR_AMD;
+        int r;
+
+        /* With nested off they do not get it: nested-disabled-vms-want-it says so. */
+        if (n == 0 || h->nested == NV_NESTED_DISABLED)
+                return 0;
+
+        r = text_append(&summary, "%zu running VM%s %s %s to %s guest%s and can run VMs of %s own: ", n,
+                n == 1 ? "" : "s", n == 1 ? "exposes" : "expose", vendor_flag(h->cpu.vendor),
+                n == 1 ? "its" : "their", n == 1 ? "" : "s", n == 1 ? "its" : "their");
+        if (r >= 0)
+                r = append_exposed_vms(&summary, vms, n);
+        if (r >= 0)
+                r = text_append(&summary, ".");
+        if (r < 0)
+                return r;
+
+        if (amd)
+                hint = text_new(
+                        "On AMD never live-migrate, save or snapshot one of these VMs while it runs a "
+                        "guest of its own (L2): its nested state cannot be saved reliably and the VM "
+                        "may crash; shut its guests down first. Live migration and snapshots of VMs "
+                        "that run VMs are fragile in any case.");
+        else
+                hint = text_new(
+                        "Live migration and snapshots of VMs that run their own VMs are fragile: they "
+                        "need Linux 5.3 and QEMU 4.2 or newer and the same nested CPU features on "
+                        "both hosts; prefer to do them while the VM runs no guests of its own.");
+        return push(f, "vms-expose-nesting", amd ? NV_LEVEL_WARNING : NV_LEVEL_INFO, &summary, &hint);
+}
+
+void nv_findings_done(NvFindings *f)
+{
+        if (!f)
+                return;
+        for (size_t i = 0; i < f->n; i++) {
+                free(f->items[i].summary);
+                free(f->items[i].hint);
+        }
+        free(f->items);
+        *f = (NvFindings){};
+}
+
+int nv_findings_check(const NvHost *h, const NvVmList *vms, NvFindings *ret)
+{
+        NvFindings f = {};
+        int r;
+
+        if (!h || !ret)
+                return -EINVAL;
+
+        /* The order of the list: what blocks KVM, then the module, its configuration, the files
+         * around it, and last the VMs. */
+        r = check_hardware(h, &f);
+        if (r >= 0)
+                r = check_modules_disabled(h, &f);
+        if (r >= 0)
+                r = check_module_state(h, &f);
+        if (r >= 0)
+                r = check_invalid_option(h, &f);
+        if (r >= 0)
+                r = check_conflicting_settings(h, &f);
+        if (r >= 0)
+                r = check_overridden_by_cmdline(h, &f);
+        if (r >= 0)
+                r = check_live_differs(h, &f);
+        if (r >= 0)
+                r = check_ignored_files(h, &f);
+        if (r >= 0)
+                r = check_initramfs(h, &f);
+        if (r >= 0)
+                r = check_slow_nested(h, &f);
+        if (r >= 0)
+                r = check_nested_disabled_vms(h, vms, &f);
+        if (r >= 0)
+                r = check_vms_expose_nesting(h, vms, &f);
+        if (r < 0) {
+                nv_findings_done(&f);
+                return r;
+        }
+
+        *ret = f;
+        return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 
 #include "host-path.h"
 #include "util.h"
@@ -124,4 +125,34 @@ int nv_host_read_line(const char *host_path, char **ret)
 
         *ret = strstrip_end(TAKE_PTR(line));
         return 0;
+}
+
+int nv_host_mkdir(const char *host_path, mode_t mode)
+{
+        _cleanup_free_ char *real = nv_host_path(host_path);
+
+        if (!real)
+                return -ENOMEM;
+        /* Every prefix below the root, then the directory itself. */
+        for (char *p = real + strlen(nv_host_root()) + 1;; p++) {
+                char c = *p;
+                if (c != '/' && c != 0)
+                        continue;
+                *p = 0;
+                if (mkdir(real, mode) >= 0) {
+                        /* The umask (0077 in the unit) must not decide who may read it. */
+                        if (chmod(real, mode) < 0)
+                                return -errno;
+                } else if (errno == EEXIST) {
+                        struct stat st;
+                        if (stat(real, &st) < 0)
+                                return -errno;
+                        if (!S_ISDIR(st.st_mode))
+                                return -ENOTDIR;
+                } else
+                        return -errno;
+                *p = c;
+                if (!c)
+                        return 0;
+        }
 }

@@ -11,6 +11,7 @@
  */
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The root in force: "" for the real "/", else the directory without a trailing slash. */
 const char *nv_host_root(void);
@@ -23,3 +24,6 @@ int nv_host_read_file(const char *host_path, char **ret, size_t *ret_size);
 
 /* Reads the first line of a host file with trailing whitespace removed. */
 int nv_host_read_line(const char *host_path, char **ret);
+
+/* Creates a host directory and any missing parents; 0 when it exists afterwards. */
+int nv_host_mkdir(const char *host_path, mode_t mode);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <sys/stat.h>
 
+#include "module-reload.h"
 #include "fileio.h"
 #include "host-path.h"
 #include "kvm-module.h"
 #include "module-options.h"
-#include "module-reload.h"
 
 static int nested_digit(NvNested v)
 {
@@ -60,14 +59,15 @@ static int load_dependencies(struct kmod_module *mod)
 }
 
 /*
- * Loads the module with the administrator's other options and an explicit nested value (or the
- * configured one when value is unknown). Every configured "nested" is dropped first: an invalid
- * one such as nested=Y for kvm_amd would otherwise make the kernel refuse the load.
+ * Loads the module with the administrator's other options (unless bare) and an explicit nested
+ * value (or the configured one when value is unknown). Every configured "nested" is dropped
+ * first: an invalid one such as nested=Y for kvm_amd would otherwise make the kernel refuse the
+ * load.
  */
-static int load_with(struct kmod_module *mod, NvNested value)
+static int load_with(struct kmod_module *mod, NvNested value, bool bare)
 {
         _cleanup_free_ char *stripped = NULL, *options = NULL;
-        const char *configured = kmod_module_get_options(mod);
+        const char *configured = bare ? NULL : kmod_module_get_options(mod);
         int r;
 
         r = load_dependencies(mod);
@@ -90,15 +90,34 @@ static int load_with(struct kmod_module *mod, NvNested value)
         return kmod_module_insert_module(mod, 0, options);
 }
 
+/* Restoring the module matters more than the administrator's other options: if they make the
+ * kernel refuse the load (one may have been added since boot), try once more without them. */
+static int load_restoring(struct kmod_module *mod, NvNested value)
+{
+        int r = load_with(mod, value, false);
+
+        if (r == -EINVAL || r == -ENOENT || r == -ERANGE)
+                r = load_with(mod, value, true);
+        return r;
+}
+
+/* The file the next load needs must be there before anything is unloaded: after a kernel
+ * upgrade the running kernel's modules may be gone. */
+static bool module_file_present(struct kmod_module *mod)
+{
+        const char *path = kmod_module_get_path(mod);
+        return path && access(path, R_OK) == 0;
+}
+
 static int write_intent(const char *module, NvNested before, NvNested want)
 {
-        _cleanup_free_ char *run = nv_host_path("/run"), *dir = nv_host_path("/run/nestvirt"), *content = NULL;
+        _cleanup_free_ char *content = NULL;
+        int r;
 
-        if (!run || !dir)
-                return -ENOMEM;
         /* systemd creates /run/nestvirt (RuntimeDirectory=); elsewhere the daemon does. */
-        if ((mkdir(run, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST))
-                return -errno;
+        r = nv_host_mkdir("/run/nestvirt", 0755);
+        if (r < 0)
+                return r;
         if (asprintf(&content, "module=%s\nprevious=%s\nrequested=%s\n", module, nv_nested_to_string(before),
                     nv_nested_to_string(want)) < 0)
                 return -ENOMEM;
@@ -108,7 +127,7 @@ static int write_intent(const char *module, NvNested before, NvNested want)
 /* After a failure with the module unloaded: load it again as it was, and check. */
 static void roll_back(struct kmod_module *mod, const char *module, NvReloadResult *res)
 {
-        int r = load_with(mod, res->before);
+        int r = load_restoring(mod, res->before);
 
         if (r >= 0 && res->before != NV_NESTED_UNKNOWN && nv_module_read_nested(module) != res->before)
                 r = -EIO;
@@ -141,7 +160,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                 res.status = NV_RELOAD_BUILTIN;
         else if (modules_disabled())
                 res.status = NV_RELOAD_MODULES_DISABLED;
-        else if (!res.was_loaded && !kmod_module_get_path(mod))
+        else if (!module_file_present(mod))
                 res.status = NV_RELOAD_UNAVAILABLE;
         else if (res.was_loaded && kmod_module_get_refcnt(mod) > 0)
                 res.status = NV_RELOAD_IN_USE;
@@ -173,7 +192,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                 }
         }
 
-        r = load_with(mod, want);
+        r = load_with(mod, want, false);
         if (r < 0) {
                 res.error = r;
                 res.failed_step = "load";
@@ -197,7 +216,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
 
 done:
         /* The record stays when the module could not be restored, so recovery tries again. */
-        if (res.was_loaded && (res.status == NV_RELOAD_DONE || res.rolled_back))
+        if (res.status == NV_RELOAD_DONE || res.rolled_back)
                 (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
 finish:
         res.after = kmod_module_get_initstate(mod) >= 0 ? nv_module_read_nested(module) : NV_NESTED_UNKNOWN;
@@ -254,7 +273,7 @@ int nv_reload_recover(char **ret_module, NvNested *ret_value)
                 return 0;
         }
 
-        r = load_with(mod, value);
+        r = load_restoring(mod, value);
         if (r < 0)
                 return r;
         (void) nv_remove_file(NV_RELOAD_INTENT_PATH);

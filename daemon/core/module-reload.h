@@ -9,6 +9,8 @@
  * on its next start.
  */
 
+#include <stdbool.h>
+
 #include "nested-value.h"
 
 #define NV_RELOAD_INTENT_PATH "/run/nestvirt/reload-intent"

@@ -12,10 +12,10 @@
 #include <sys/types.h>
 
 typedef enum NvVmManager {
-        NV_VM_MANAGER_OTHER,       /* a KVM user we do not recognise */
-        NV_VM_MANAGER_QEMU,        /* plain QEMU */
-        NV_VM_MANAGER_PROXMOX,     /* "-id VMID" and /var/run/qemu-server/VMID.pid holds its pid */
-        NV_VM_MANAGER_LIBVIRT,     /* "-name guest=NAME" and /run/libvirt/qemu/NAME.pid holds its pid */
+        NV_VM_MANAGER_OTHER, /* a KVM user we do not recognise */
+        NV_VM_MANAGER_QEMU, /* plain QEMU */
+        NV_VM_MANAGER_PROXMOX, /* "-id VMID" and /var/run/qemu-server/VMID.pid holds its pid */
+        NV_VM_MANAGER_LIBVIRT, /* "-name guest=NAME" and /run/libvirt/qemu/NAME.pid holds its pid */
         NV_VM_MANAGER_FIRECRACKER,
         NV_VM_MANAGER_CROSVM,
         NV_VM_MANAGER_CLOUD_HYPERVISOR,
@@ -23,17 +23,17 @@ typedef enum NvVmManager {
 
 typedef enum NvVmNesting {
         NV_VM_NESTING_UNKNOWN, /* not QEMU, or no way to tell */
-        NV_VM_NESTING_HIDDEN,  /* the guest does not see vmx/svm */
+        NV_VM_NESTING_HIDDEN, /* the guest does not see vmx/svm */
         NV_VM_NESTING_EXPOSED, /* the guest sees vmx/svm: it can run its own VMs */
 } NvVmNesting;
 
 typedef struct NvVm {
         pid_t pid;
         uid_t uid;
-        char *comm;   /* /proc/PID/comm */
-        char *name;   /* the VM's name ("-name guest=NAME,..." or "-name NAME,..."), or NULL */
-        char *vm_id;  /* Proxmox VE VM id, or NULL */
-        char *cpu;    /* the effective "-cpu" value (the last one wins, as in QEMU), or NULL */
+        char *comm; /* /proc/PID/comm */
+        char *name; /* the VM's name ("-name guest=NAME,..." or "-name NAME,..."), or NULL */
+        char *vm_id; /* Proxmox VE VM id, or NULL */
+        char *cpu; /* the effective "-cpu" value (the last one wins, as in QEMU), or NULL */
         NvVmManager manager;
         NvVmNesting nesting;
 } NvVm;

@@ -347,14 +347,19 @@ START_TEST(test_failure_short_write)
 }
 END_TEST
 
-START_TEST(test_failure_no_dir)
+START_TEST(test_creates_dir)
 {
-        /* /etc/modprobe.d missing: the write fails and creates nothing. */
-        _cleanup_free_ char *dir = root_path(DIR_HOST);
+        /* No /etc/modprobe.d yet (a minimal system): the write creates it. */
+        _cleanup_free_ char *dir = root_path(DIR_HOST), *etc = root_path("/etc");
+        struct stat st;
 
         ck_assert_int_eq(rmdir(dir), 0);
-        ck_assert_int_eq(nv_dropin_write(D), -ENOENT);
-        ck_assert(access(dir, F_OK) < 0);
+        ck_assert_int_eq(rmdir(etc), 0);
+        ck_assert_int_eq(nv_dropin_write(D), 0);
+        ck_assert_int_eq(stat(dir, &st), 0);
+        ck_assert(S_ISDIR(st.st_mode));
+        ck_assert(nv_dropin_matches(D));
+        assert_regular_0644();
 }
 END_TEST
 
@@ -430,11 +435,36 @@ START_TEST(test_concurrent_readers)
                 int status;
 
                 ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
-                ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d: status %d", i, status);
+                ck_assert_msg(
+                        WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d: status %d", i, status);
         }
         ck_assert_msg(n_on > 0 && n_off > 0, "%lu reads: %lu enabled, %lu disabled", n_reads, n_on, n_off);
         ck_assert_uint_ge(n_reads, MIN_READS);
         assert_no_temp_files();
+}
+END_TEST
+
+/* ---- regressions of fixed core bugs ---- */
+
+/*
+ * nestvirtd.service runs with UMask=0077, and nv_host_mkdir() (host-path.c) passes its mode to
+ * mkdir() as it is: a missing /etc/modprobe.d is created 0700 instead of 0755, unlike the
+ * drop-in itself, whose mode the code fixes with fchmod().
+ */
+START_TEST(test_created_dir_mode)
+{
+        _cleanup_free_ char *dir = root_path(DIR_HOST);
+        mode_t old_umask = umask(077);
+        struct stat st;
+        int r;
+
+        ck_assert_int_eq(rmdir(dir), 0);
+        r = nv_dropin_write(D);
+        umask(old_umask);
+        ck_assert_int_eq(r, 0);
+        ck_assert_int_eq(stat(dir, &st), 0);
+        ck_assert_msg(
+                (st.st_mode & 07777) == 0755, "/etc/modprobe.d created with mode %o", st.st_mode & 07777);
 }
 END_TEST
 
@@ -450,10 +480,12 @@ static Suite *dropin_suite(void)
         tcase_add_test(tc, test_remove_without_dir);
         tcase_add_test(tc, test_failure_tmp_blocked);
         tcase_add_test(tc, test_failure_short_write);
-        tcase_add_test(tc, test_failure_no_dir);
+        tcase_add_test(tc, test_creates_dir);
         tcase_add_test(tc, test_concurrent_readers);
+        tcase_add_test(tc, test_created_dir_mode);
         tcase_set_timeout(tc, 120);
         suite_add_tcase(s, tc);
+
         return s;
 }
 

@@ -38,21 +38,31 @@ static void make_dir(const char *host_path)
         ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %m", p);
 }
 
-/* A process directory: /proc/PID/comm (unless comm is NULL) and an fd/ directory. */
+/* A process directory as the kernel shows it: comm, status (with the Uid line), cmdline, fd/. */
 static void add_process(const char *pid, const char *comm)
 {
-        _cleanup_free_ char *dir = NULL, *fd = NULL, *comm_path = NULL, *line = NULL;
+        _cleanup_free_ char *dir = NULL, *fd = NULL, *path = NULL, *line = NULL;
 
         ck_assert_int_ge(asprintf(&dir, "/proc/%s", pid), 0);
         ck_assert_int_ge(asprintf(&fd, "/proc/%s/fd", pid), 0);
         make_dir("/proc");
         make_dir(dir);
         make_dir(fd);
-        if (comm) {
-                ck_assert_int_ge(asprintf(&comm_path, "/proc/%s/comm", pid), 0);
-                ck_assert_int_ge(asprintf(&line, "%s\n", comm), 0);
-                ck_assert_int_eq(nv_fixture_write(fx, comm_path, line), 0);
-        }
+
+        ck_assert_int_ge(asprintf(&path, "/proc/%s/comm", pid), 0);
+        ck_assert_int_ge(asprintf(&line, "%s\n", comm), 0);
+        ck_assert_int_eq(nv_fixture_write(fx, path, line), 0);
+        free(path);
+        free(line);
+
+        ck_assert_int_ge(asprintf(&path, "/proc/%s/status", pid), 0);
+        ck_assert_int_ge(asprintf(&line, "Name:\t%s\nPid:\t%s\nUid:\t0\t0\t0\t0\n", comm, pid), 0);
+        ck_assert_int_eq(nv_fixture_write(fx, path, line), 0);
+        free(path);
+
+        /* No command line, like a kernel thread's: nothing to say about the VM beyond its pid. */
+        ck_assert_int_ge(asprintf(&path, "/proc/%s/cmdline", pid), 0);
+        ck_assert_int_eq(nv_fixture_write(fx, path, ""), 0);
 }
 
 /* /proc/PID/fd/FD, a link to target (which need not exist, as for "anon_inode:kvm-vm"). */
@@ -103,25 +113,30 @@ static void setup_proc(void)
         add_fd("1000", 9, "socket:[1]");
         add_fd("1000", 12, "anon_inode:kvm-vm");
 
+        /* The device node was removed while the fd stays open: it still pins the module. */
+        add_process("61", "qemu-old");
+        add_fd("61", 3, "/dev/kvm (deleted)");
+
+        /* A jailed VMM's own node, shown by its path from our root. */
+        add_process("62", "firecracker");
+        add_fd("62", 3, "/srv/jailer/firecracker/1/root/dev/kvm");
+
         add_process("3000", "cat");
         add_fd("3000", 0, "/dev/null");
         add_fd("3000", 1, "pipe:[1234]");
 
-        /* A dangling link and a look-alike. */
+        /* A dangling link and look-alikes. */
         add_process("45", "dangling");
         add_fd("45", 7, "/nonexistent/kvm");
         add_fd("45", 8, "/dev/kvm2");
         add_fd("45", 9, "anon_inode:[eventfd]");
+        add_fd("45", 10, "/dev/kvmx (deleted)");
 
-        /* No comm (the process is exiting): listed with "?". */
-        add_process("60", NULL);
-        add_fd("60", 3, "/dev/kvm");
-
-        /* No fd/ directory at all (a kernel thread, or no permission). */
+        /* No fd/ directory at all (a kernel thread). */
         make_dir("/proc/55");
         ck_assert_int_eq(nv_fixture_write(fx, "/proc/55/comm", "kthreadd\n"), 0);
 
-        /* Not a pid. */
+        /* Not pids. */
         add_process("abc", "notapid");
         add_fd("abc", 3, "/dev/kvm");
         {
@@ -136,7 +151,8 @@ START_TEST(test_fixture_proc)
         static const char *const want[] = {
                 "7 (CPU 0/KVM)",
                 "20 (qemu-kvm)",
-                "60 (?)",
+                "61 (qemu-old)",
+                "62 (firecracker)",
                 "100 (qemu-system-x86)",
                 "1000 (qemu-system-x86)",
                 NULL,
@@ -156,10 +172,14 @@ END_TEST
 
 START_TEST(test_other_device)
 {
-        /* /dev/kvm no longer counts, /dev/null does; VM and vCPU fds count whatever the device. */
+        /* The named file counts as well. VM and vCPU fds count whatever the device, and so does
+         * any node at a path ending in /dev/kvm (the rule for jailed VMMs): a real KVM fd is
+         * never overlooked because a test named another device. */
         static const char *const want_null[] = {
                 "7 (CPU 0/KVM)",
                 "20 (qemu-kvm)",
+                "61 (qemu-old)",
+                "62 (firecracker)",
                 "100 (qemu-system-x86)",
                 "1000 (qemu-system-x86)",
                 "3000 (cat)",
@@ -169,6 +189,9 @@ START_TEST(test_other_device)
                 "7 (CPU 0/KVM)",
                 "20 (qemu-kvm)",
                 "45 (dangling)",
+                "61 (qemu-old)",
+                "62 (firecracker)",
+                "100 (qemu-system-x86)",
                 "1000 (qemu-system-x86)",
                 NULL,
         };
@@ -201,11 +224,6 @@ START_TEST(test_empty_and_missing)
 END_TEST
 
 /* ---- the real /proc ---- */
-
-static bool list_contains(char **l, const char *s)
-{
-        return strv_contains(l, s);
-}
 
 static char *holder_entry(pid_t pid)
 {
@@ -270,8 +288,16 @@ START_TEST(test_real_process)
         ck_assert_int_eq(nv_kvm_holders(&l), 0);
         entry = holder_entry(pid);
         self = holder_entry(getpid());
-        ck_assert_msg(list_contains(l, entry), "\"%s\" not listed (%zu holders)", entry, strv_length(l));
-        ck_assert_msg(!list_contains(l, self), "this process is listed: %s", self);
+        ck_assert_msg(strv_contains(l, entry), "\"%s\" not listed (%zu holders)", entry, strv_length(l));
+        ck_assert_msg(!strv_contains(l, self), "this process is listed: %s", self);
+
+        /* The file removed while the child holds it: the link now ends in " (deleted)", as
+         * for a /dev/kvm node removed under a running VM, and the child still counts. */
+        ck_assert_int_eq(unlink(template), 0);
+        strv_free(l);
+        l = NULL;
+        ck_assert_int_eq(nv_kvm_holders(&l), 0);
+        ck_assert_msg(strv_contains(l, entry), "\"%s\" not listed after the unlink", entry);
 
         close(hold[1]);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -279,8 +305,7 @@ START_TEST(test_real_process)
 
         /* Gone with the process. */
         ck_assert_int_eq(nv_kvm_holders(&after), 0);
-        ck_assert(!list_contains(after, entry));
-        ck_assert_int_eq(unlink(template), 0);
+        ck_assert(!strv_contains(after, entry));
 }
 END_TEST
 

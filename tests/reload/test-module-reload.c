@@ -352,8 +352,8 @@ START_TEST(test_fault)
         }
 
         ck_assert_int_eq(nv_module_reload(v->module, D, &res), 0);
-        ck_assert_msg(res.status == t->status, "%s on %s: status %d, expected %d", t->name, v->host, res.status,
-                t->status);
+        ck_assert_msg(res.status == t->status, "%s on %s: status %d, expected %d", t->name, v->host,
+                res.status, t->status);
         ck_assert_int_eq(res.error, t->error);
         ck_assert_msg(streq_ptr(res.failed_step, t->failed_step), "%s: failed_step %s", t->name,
                 strempty(res.failed_step));
@@ -532,7 +532,8 @@ START_TEST(test_admin_options_kept)
         NvReloadResult res;
 
         ck_assert_str_eq(v->module, "kvm_amd");
-        ck_assert_int_eq(nv_fixture_write(f, "/etc/modprobe.d/x.conf", "options kvm_amd npt=1 nested=Y\n"), 0);
+        ck_assert_int_eq(
+                nv_fixture_write(f, "/etc/modprobe.d/x.conf", "options kvm_amd npt=1 nested=Y\n"), 0);
 
         ck_assert_int_eq(nv_module_reload(v->module, D, &res), 0);
         ck_assert_int_eq(res.status, NV_RELOAD_DONE);
@@ -671,15 +672,49 @@ START_TEST(test_describe)
 {
         /* Every status has a text that names the module or the cause. */
         const NvReloadStatus all[] = { NV_RELOAD_DONE, NV_RELOAD_IN_USE, NV_RELOAD_BUILTIN,
-                NV_RELOAD_MODULES_DISABLED, NV_RELOAD_UNAVAILABLE, NV_RELOAD_UNLOAD_FAILED, NV_RELOAD_FAILED };
+                NV_RELOAD_MODULES_DISABLED, NV_RELOAD_UNAVAILABLE, NV_RELOAD_UNLOAD_FAILED,
+                NV_RELOAD_FAILED };
 
         for (size_t i = 0; i < ELEMENTSOF(all); i++) {
-                NvReloadResult r = { .status = all[i], .error = -EIO, .failed_step = "load", .was_loaded = true };
+                NvReloadResult r = {
+                        .status = all[i], .error = -EIO, .failed_step = "load", .was_loaded = true
+                };
                 _cleanup_free_ char *s = nv_reload_result_describe("kvm_amd", D, &r);
 
                 ck_assert_ptr_nonnull(s);
                 ck_assert_msg(strstr(s, "kvm_amd") || strstr(s, "modules_disabled"), "%s", s);
         }
+}
+END_TEST
+
+/* ---- regressions of fixed core bugs ---- */
+
+/*
+ * The module is loaded but its file for the running kernel is gone (the kernel package was
+ * upgraded or removed while this kernel runs: routine on Arch Linux, where the new package
+ * replaces /usr/lib/modules/<old release>). Unloading it can never be undone, so nothing may be
+ * unloaded. Today nv_module_reload() checks the file only for a module that is not loaded
+ * (module-reload.c, "!res.was_loaded && !kmod_module_get_path(mod)"): it unloads, the load and
+ * the rollback both fail with ENOENT, and the host is left without KVM.
+ */
+static const char *const missing_module_files[] = {
+        "/lib/modules/6.1.0-27-amd64/kernel/arch/x86/kvm/kvm-amd.ko", /* modules.dep still names it */
+        "/lib/modules/6.1.0-27-amd64", /* the whole tree */
+};
+
+START_TEST(test_loaded_module_file_gone)
+{
+        const Vendor *v = &vendors[0];
+        NvFixture *f = setup(v);
+        NvReloadResult res;
+
+        ck_assert_int_eq(nv_fixture_remove(f, missing_module_files[_i]), 0);
+
+        ck_assert_int_eq(nv_module_reload(v->module, D, &res), 0);
+        assert_trap_log("", v->module);
+        ck_assert_int_eq(res.status, NV_RELOAD_UNAVAILABLE);
+        assert_invariant(v, E, D, &res);
+        nv_fixture_free(f);
 }
 END_TEST
 
@@ -705,8 +740,10 @@ static Suite *reload_suite(void)
         tcase_add_test(tc, test_unavailable);
         tcase_add_test(tc, test_describe);
         /* Copying a host and running depmod takes a moment under valgrind. */
+        tcase_add_loop_test(tc, test_loaded_module_file_gone, 0, (int) ELEMENTSOF(missing_module_files));
         tcase_set_timeout(tc, 120);
         suite_add_tcase(s, tc);
+
         return s;
 }
 

@@ -71,9 +71,8 @@ nv_fast_initramfs() {
 
 # nv_fast_boot NAME CPU MODE EXTRA_APPEND: boots once; the log is $work/NAME.log.
 nv_fast_boot() {
-        name=$1 cpu=$2 mode=$3 extra=$4
+        local name="$1" cpu="$2" mode="$3" extra="$4" t0 rc=0
         t0=$(nv_now)
-        rc=0
         nv_qemu "$work/$name.log" "${NESTVIRT_VM_TIMEOUT:-420}" "$cpu" "$NV_KERNEL" "$work/fast-initrd.gz" \
                 "console=ttyS0 panic=-1 quiet nestvirt.mode=$mode $extra" || rc=$?
         nv_log "$name: QEMU exited with $rc after $(($(nv_now) - t0)) s"
@@ -82,6 +81,7 @@ nv_fast_boot() {
 }
 
 nv_fast_prepare() {
+        local t0
         t0=$(nv_now)
         nv_fetch_kernel
         nv_fast_initramfs
@@ -89,9 +89,9 @@ nv_fast_prepare() {
 }
 
 nv_fast_tier() {
+        local t0 status=0
         t0=$(nv_now)
         nv_fast_prepare
-        status=0
 
         nv_fast_boot fast-amd max amd ""
         echo "fast tier, AMD (-cpu max):"

@@ -111,7 +111,7 @@ nv_fetch_kernel() {
 
 # A root with Debian's merged-/usr layout: /bin, /sbin, /lib, /lib64 link into /usr.
 nv_skeleton() {
-        root=$1
+        local root="$1"
         mkdir -p "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib" "$root/usr/lib64" "$root/etc" \
                 "$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/tmp" "$root/var" "$root/root"
         for d in bin sbin lib lib64; do
@@ -122,26 +122,26 @@ nv_skeleton() {
 
 # Copies a file into the root at the same path (or DEST), following symlinks.
 nv_install_file() {
-        root=$1 src=$2 dest=${3:-$2}
-        mkdir -p "$root$(dirname "$dest")"
-        cp -L "$src" "$root$dest" || nv_die "cannot copy $src"
+        local _root="$1" _from="$2" _dest="${3:-$2}"
+        mkdir -p "$_root$(dirname "$_dest")"
+        cp -L "$_from" "$_root$_dest" || nv_die "cannot copy $_from"
 }
 
 # Copies an executable (or library) and every shared library ldd lists for it, the loader too.
 nv_install_with_libs() {
-        root=$1 src=$2 dest=${3:-$2}
-        nv_install_file "$root" "$src" "$dest"
-        ldd "$src" 2>/dev/null | awk '
+        local _root="$1" _from="$2" _dest="${3:-$2}"
+        nv_install_file "$_root" "$_from" "$_dest"
+        ldd "$_from" 2>/dev/null | awk '
                 $2 == "=>" && $3 ~ /^\// { print $3 }
                 $1 ~ /^\// { print $1 }' | while read -r lib; do
-                [ -e "$root$lib" ] || nv_install_file "$root" "$lib"
+                [ -e "$_root$lib" ] || nv_install_file "$_root" "$lib"
         done
 }
 
 # Boots a guest: nv_qemu LOG TIMEOUT CPU KERNEL INITRD APPEND [extra qemu args...]
 # The serial console goes to LOG. Returns QEMU's status (124 when the timeout hit).
 nv_qemu() {
-        log=$1 tmo=$2 cpu=$3 kernel=$4 initrd=$5 append=$6
+        local log="$1" tmo="$2" cpu="$3" kernel="$4" initrd="$5" append="$6"
         shift 6
         : >"$log"
         timeout --foreground -k 10 "$tmo" qemu-system-x86_64 \
@@ -155,7 +155,7 @@ nv_qemu() {
 # Checks a console log: every expected name PASSes, nothing FAILs, DONE is there.
 # nv_assert LOG NAME... ; prints a summary; returns 0 when all is well.
 nv_assert() {
-        log=$1
+        local log="$1" status name line
         shift
         tr -d '\r' <"$log" | sed -n 's/.*NESTVIRT-TEST: //p' >"$log.results"
         status=0
@@ -195,7 +195,7 @@ nv_assert() {
 
 # Keeps a failed run's console log in the cache and says where.
 nv_keep_log() {
-        log=$1 what=$2
+        local log="$1" what="$2" kept
         mkdir -p "$NV_CACHE/logs"
         kept="$NV_CACHE/logs/$what-$(date +%Y%m%d-%H%M%S).log"
         cp "$log" "$kept"
