@@ -86,7 +86,8 @@ for n in $counts; do
                 [ "$(cat /proc/${pids[-1]}/comm 2>/dev/null)" = sleep ] && break
                 sleep 0.1
         done
-        total=$(ls -d /proc/[0-9]* | wc -l)
+        all=(/proc/[0-9]*)
+        total=${#all[@]}
 
         # The same holders for all three.
         ours=$("$bench" list | sort -n | tr '\n' ' ')

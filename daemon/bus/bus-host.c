@@ -142,6 +142,13 @@ int property_get_refcount(sd_bus *bus, const char *path, const char *interface, 
         return sd_bus_message_append(reply, "u", (uint32_t) d->host->refcnt);
 }
 
+int property_get_vm_count(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const Daemon *d = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) d->host->vm_count);
+}
+
 int property_get_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -197,6 +204,8 @@ int bus_host_emit_changes(sd_bus *bus, const NvHost *old, const NvHost *new)
                         r = strv_extend(&changed, bool_properties[i].name);
         if (r >= 0 && old->refcnt != new->refcnt)
                 r = strv_extend(&changed, "ModuleRefCount");
+        if (r >= 0 && old->vm_count != new->vm_count)
+                r = strv_extend(&changed, "VMCount");
         if (r >= 0 && !settings_equal(&old->config, &new->config))
                 r = strv_extend(&changed, "NestedSettings");
         if (r >= 0 && !strv_equal(old->config.overridden, new->config.overridden))

@@ -15,6 +15,7 @@ DECLARE_PROPERTY_GETTER(property_get_string);
 DECLARE_PROPERTY_GETTER(property_get_bool);
 DECLARE_PROPERTY_GETTER(property_get_version);
 DECLARE_PROPERTY_GETTER(property_get_refcount);
+DECLARE_PROPERTY_GETTER(property_get_vm_count);
 DECLARE_PROPERTY_GETTER(property_get_settings);
 DECLARE_PROPERTY_GETTER(property_get_overridden);
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "bus-inspect.h"
 #include "daemon.h"
 #include "findings.h"
@@ -9,7 +11,7 @@ static void note_vm_count(Daemon *d, const NvVmList *l)
 {
         if (d->host->vm_count == l->n_vms)
                 return;
-        d->host->vm_count = l->n_vms;
+        d->host->vm_count = (unsigned) l->n_vms;
         (void) sd_bus_emit_properties_changed(d->bus, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, "VMCount", NULL);
 }
 
@@ -52,10 +54,9 @@ int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error)
         NvVmList l = {};
         int r;
 
+        /* A fresh snapshot (which also counts the VMs) and the VM details from one more scan. */
         (void) daemon_refresh(d);
         r = nv_vm_list_scan(&l);
-        if (r >= 0)
-                note_vm_count(d, &l);
         r = nv_findings_check(d->host, r >= 0 ? &l : NULL, &f);
         nv_vm_list_done(&l);
         if (r < 0)

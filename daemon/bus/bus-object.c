@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-object.h"
 #include "bus-host.h"
+#include "bus-inspect.h"
 #include "bus-methods.h"
 
 /* dbus/org.nestvirt.NestVirt1.xml is the contract; a test compares it with this table's output. */
@@ -25,6 +26,7 @@ const sd_bus_vtable nv_object_vtable[] = {
         SD_BUS_PROPERTY("NestedOverridden", "as", property_get_overridden, 0, EMITS),
         SD_BUS_PROPERTY("NestedConflict", "b", property_get_bool, 0, EMITS),
         SD_BUS_PROPERTY("ModulesDisabled", "b", property_get_bool, 0, EMITS),
+        SD_BUS_PROPERTY("VMCount", "u", property_get_vm_count, 0, EMITS),
 
         SD_BUS_METHOD_WITH_ARGS("SetNested", SD_BUS_ARGS("b", enabled, "t", flags),
                 SD_BUS_RESULT("s", nested, "s", next_load, "s", next_load_source), method_set_nested,
@@ -34,5 +36,9 @@ const sd_bus_vtable nv_object_vtable[] = {
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Enforce", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("s", nested, "b", changed),
                 method_enforce, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListVMs", SD_BUS_NO_ARGS,
+                SD_BUS_RESULT("a(uussssss)", vms, "u", uninspected), method_list_vms, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Check", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssss)", findings), method_check,
+                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -78,6 +78,11 @@ int nv_host_load(NvHost **ret)
 
         h->modules_disabled = read_modules_disabled();
 
+        NvVmList vms = {};
+        if (nv_vm_list_scan(&vms) >= 0)
+                h->vm_count = (unsigned) vms.n_vms;
+        nv_vm_list_done(&vms);
+
         *ret = TAKE_PTR(h);
         return 0;
 }

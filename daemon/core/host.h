@@ -7,6 +7,7 @@
 #include "kvm-module.h"
 #include "nested-config.h"
 #include "virt-detect.h"
+#include "vm-discovery.h"
 
 typedef struct NvHost {
         char *kernel_release;
@@ -18,6 +19,7 @@ typedef struct NvHost {
         NvNested nested; /* live */
         NvNestedConfig config;
         bool modules_disabled;
+        unsigned vm_count; /* processes holding the KVM device, at the time of the snapshot */
 } NvHost;
 
 /* Takes a fresh snapshot of the host. */

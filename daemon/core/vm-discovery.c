@@ -477,10 +477,14 @@ static int pid_holds_kvm(int proc_fd, const char *pid, const char *device)
 
                 n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
                 if (n < 0) {
-                        /* ENOENT: that fd was closed meanwhile. Otherwise remember the error but
-                         * go on: a later fd may still show KVM. */
-                        if (errno != ENOENT)
-                                r = -errno;
+                        /* That fd was closed meanwhile. */
+                        if (errno == ENOENT)
+                                continue;
+                        /* The access check is per process: the other fds fail alike. */
+                        if (errno == EACCES || errno == EPERM)
+                                return -errno;
+                        /* Remember, but a later fd may still show KVM. */
+                        r = -errno;
                         continue;
                 }
                 target[n] = 0;

@@ -14,12 +14,17 @@ REQUESTS is a JSON list of calls:
      "signature": "ss", "args": [...],        optional, the call's in-arguments, in the
                                               same JSON form as replies (below)
      "no_auto_start": false,                  optional, do not activate the destination
+     "allow_interactive": false,              optional, set the header flag "allow interactive
+                                              authorization" (polkit may then ask a person)
      "timeout_ms": 25000}                     optional
 
 and the output is one JSON list with, for each call, either
 
     {"ok": true, "type": "(a{sv})", "value": [...]}
     {"ok": false, "error": "org.freedesktop.DBus.Error.AccessDenied", "message": "..."}
+
+where "message" is the text the sender put in the error, without GDBus's "GDBus.Error:NAME: "
+prefix.
 
 In "value", containers become lists (arrays, structs) and objects (dictionaries), and every
 variant becomes {"variant": TYPE, "value": ...}, so the receiver sees the exact type that was
@@ -108,7 +113,8 @@ def from_json(t, value):
     return value
 
 
-def call_one(conn, req):
+def call_args(req):
+    """The arguments of GDBusConnection.call()/call_sync() for one request, up to the timeout."""
     params = None
     signature = req.get('signature', '')
     if signature:
@@ -117,17 +123,36 @@ def call_one(conn, req):
     flags = Gio.DBusCallFlags.NONE
     if req.get('no_auto_start'):
         flags |= Gio.DBusCallFlags.NO_AUTO_START
-    try:
-        reply = conn.call_sync(req['dest'], req['path'], req['interface'], req['member'], params,
-                               None, flags, req.get('timeout_ms', 25000), None)
-    except GLib.Error as e:
-        name = Gio.DBusError.get_remote_error(e)
-        if name is None:
-            name = 'local:%s:%d' % (GLib.quark_to_string(e.domain), e.code)
-        else:
-            Gio.DBusError.strip_remote_error(e)
-        return {'ok': False, 'error': name, 'message': e.message}
+    if req.get('allow_interactive'):
+        flags |= Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION
+    return (req['dest'], req['path'], req['interface'], req['member'], params, None, flags,
+            req.get('timeout_ms', 25000))
+
+
+def error_json(e):
+    """A GLib.Error of a call as {"ok": false, ...}."""
+    name = Gio.DBusError.get_remote_error(e)
+    message = e.message
+    if name is None:
+        name = 'local:%s:%d' % (GLib.quark_to_string(e.domain), e.code)
+    else:
+        # strip_remote_error() would edit a copy: PyGObject hands out GErrors by value.
+        prefix = 'GDBus.Error:%s: ' % name
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return {'ok': False, 'error': name, 'message': message}
+
+
+def reply_json(reply):
     return {'ok': True, 'type': reply.get_type_string(), 'value': to_json(reply)}
+
+
+def call_one(conn, req):
+    try:
+        reply = conn.call_sync(*call_args(req), None)
+    except GLib.Error as e:
+        return error_json(e)
+    return reply_json(reply)
 
 
 def call_many(conn, requests):
