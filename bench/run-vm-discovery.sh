@@ -99,7 +99,7 @@ for n in $counts; do
         fi
 
         in_proc=$("$bench" scan "$runs")
-        scan=$("$bench" exec "$runs" "$bench" scan 1)
+        scan=$("$bench" exec "$runs" "$bench" list)
         fuser_line=$("$bench" exec "$runs" fuser "$device")
         lsof_line=$("$bench" exec "$runs" lsof -t "$device")
 

@@ -114,28 +114,6 @@ static const char *vendor_flag(NvVendor v)
         }
 }
 
-/* vm-discovery.c has the same table; the checks only read its structs and link without it. */
-static const char *manager_name(NvVmManager m)
-{
-        switch (m) {
-        case NV_VM_MANAGER_QEMU:
-                return "qemu";
-        case NV_VM_MANAGER_PROXMOX:
-                return "proxmox";
-        case NV_VM_MANAGER_LIBVIRT:
-                return "libvirt";
-        case NV_VM_MANAGER_FIRECRACKER:
-                return "firecracker";
-        case NV_VM_MANAGER_CROSVM:
-                return "crosvm";
-        case NV_VM_MANAGER_CLOUD_HYPERVISOR:
-                return "cloud-hypervisor";
-        case NV_VM_MANAGER_OTHER:
-        default:
-                return "other";
-        }
-}
-
 /* "the kernel command line", "the kernel's default" or the file. */
 static const char *source_name(const char *source)
 {
@@ -962,9 +940,9 @@ static int append_exposed_vms(char **s, const NvVmList *vms, size_t n_exposed)
                         continue;
                 r = text_append(s, "%s", list_sep(k++, n_items));
                 if (r >= 0 && vm->name)
-                        r = text_append(s, "%s (%s", vm->name, manager_name(vm->manager));
+                        r = text_append(s, "%s (%s", vm->name, nv_vm_manager_to_string(vm->manager));
                 else if (r >= 0)
-                        r = text_append(s, "pid %d (%s", (int) vm->pid, manager_name(vm->manager));
+                        r = text_append(s, "pid %d (%s", (int) vm->pid, nv_vm_manager_to_string(vm->manager));
                 if (r >= 0 && vm->vm_id)
                         r = text_append(s, " VM %s", vm->vm_id);
                 if (r >= 0 && vm->name)

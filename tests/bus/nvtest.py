@@ -11,7 +11,15 @@ One Harness is one temporary directory:
                                   nestvirtd, and logs its pid and exit status to TMP/daemon.events
     TMP/root/                     the fixture host (NESTVIRT_ROOT)
     TMP/bus.log, TMP/daemon.log   the output of dbus-daemon and of every nestvirtd instance
+                                  (daemon.log holds the daemon's "<5>AUDIT ..." lines: see audit())
     TMP/system_bus_socket         the bus
+    TMP/polkit/                   with polkit='polkitd': the actions/ and rules.d/ folders that a
+                                  private mount namespace shows the real polkitd (start_polkitd)
+    TMP/polkitd.log               the output of polkitd or of python3-dbusmock's polkitd mock
+
+In the fixture root the LD_PRELOAD library (tests/preload/nv-preload.c) keeps
+root/.nv-trap.log (every trapped module syscall: trap_log()) and reads root/.nv-faults
+(fault injection: set_faults()).
 
 The environment comes from tests/meson.build (test_env): NESTVIRT_SOURCE_ROOT,
 NESTVIRT_BUILD_ROOT, NESTVIRTD, NESTVIRTCTL, NESTVIRT_PRELOAD. NESTVIRT_TEST_KEEP=1 keeps TMP.
@@ -459,11 +467,34 @@ _live = set()
 DEFAULT_IDLE_TIMEOUT = 60
 
 
+POLKIT_NAME = 'org.freedesktop.PolicyKit1'
+POLKIT_PATH = '/org/freedesktop/PolicyKit1/Authority'
+POLKIT_INTERFACE = 'org.freedesktop.PolicyKit1.Authority'
+POLKIT_BUS_CONF = '/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf'
+POLKITD = '/usr/lib/polkit-1/polkitd'
+POLKIT_ACTIONS_DIR = '/usr/share/polkit-1/actions'
+POLKIT_RULES_DIR = '/etc/polkit-1/rules.d'
+MOCK_INTERFACE = 'org.freedesktop.DBus.Mock'
+DROPIN = 'etc/modprobe.d/zz-nestvirt.conf'  # below the fixture root
+RELOAD_INTENT = 'run/nestvirt/reload-intent'
+
+
 class Harness:
-    def __init__(self, fixture='amd-host', idle_timeout=DEFAULT_IDLE_TIMEOUT, extra_files=None):
+    """polkit: None (nothing owns org.freedesktop.PolicyKit1: every check fails, so only root
+    and no-op requests succeed), 'polkitd' (the bus lets the real polkitd own the name: call
+    start_polkitd()) or 'mock' (python3-dbusmock's polkitd template: start_polkit_mock())."""
+
+    def __init__(self, fixture='amd-host', idle_timeout=DEFAULT_IDLE_TIMEOUT, extra_files=None,
+                 polkit=None):
         self.fixture = fixture
         self.idle_timeout = idle_timeout
         self.extra_files = extra_files or {}
+        if polkit not in (None, 'polkitd', 'mock'):
+            raise HarnessError('unknown polkit kind %r' % polkit)
+        self.polkit = polkit
+        self.polkit_process = None
+        self.polkit_log = None
+        self.expected_status = {}  # pid -> exit status a test caused on purpose (a crash)
         self.nestvirtd = need_env('NESTVIRTD')
         self.nestvirtctl = need_env('NESTVIRTCTL')
         self.preload = need_env('NESTVIRT_PRELOAD')
@@ -517,6 +548,8 @@ class Harness:
         policies, origin = system_policies()
         if os.geteuid() != 0:
             self._write_standin_policy()
+        if self.polkit is not None:
+            self._write_polkit_policy()
         config = (DOCTYPE + '<busconfig>\n'
                   '  <type>system</type>\n'
                   '  <listen>unix:path=%s</listen>\n'
@@ -542,6 +575,21 @@ class Harness:
         write_file(os.path.join(self.tmp, 'system.d', 'zz-test-standin-for-root.conf'),
                    DOCTYPE + '<!-- test only: %s stands in for root -->\n<busconfig>\n%s\n'
                    '</busconfig>\n' % (user, '\n'.join(rules)))
+
+    def _write_polkit_policy(self):
+        """polkit's own bus policy, as the system bus has it: only the user polkitd may own
+        org.freedesktop.PolicyKit1 (polkitd started as root switches to that user), everyone may
+        call it. The mock runs as the test's user, which a test-only file lets own the name."""
+        if not os.path.exists(POLKIT_BUS_CONF):
+            raise unittest.SkipTest('%s is missing (package polkitd)' % POLKIT_BUS_CONF)
+        shutil.copy(POLKIT_BUS_CONF, os.path.join(self.tmp, 'system.d',
+                                                  os.path.basename(POLKIT_BUS_CONF)))
+        if self.polkit == 'mock':
+            user = pwd.getpwuid(os.geteuid()).pw_name
+            write_file(os.path.join(self.tmp, 'system.d', 'zz-test-polkit-mock.conf'),
+                       DOCTYPE + '<!-- test only: the polkitd mock runs as %s -->\n<busconfig>\n'
+                       '  <policy user="%s">\n    <allow own="%s"/>\n  </policy>\n</busconfig>\n'
+                       % (user, user, POLKIT_NAME))
 
     def write_activation(self):
         """The activation file: the project's template with Exec= pointing at the wrapper.
@@ -732,8 +780,9 @@ class Harness:
                 except ProcessLookupError:
                     pass
         for pid, status in sorted(self._events()[1].items()):
-            if status != 0:
+            if status != self.expected_status.get(pid, 0):
                 problems.append('nestvirtd (pid %d) exited with status %d' % (pid, status))
+        self.stop_polkit()
         if self.bus is not None:
             self.bus.terminate()
             try:
@@ -756,7 +805,10 @@ class Harness:
 
     def dump_logs(self):
         for name, path in (('dbus-daemon', self.bus_log), ('nestvirtd', self.daemon_log),
-                           ('activations', self.events)):
+                           ('activations', self.events), ('polkit', self.polkit_log),
+                           ('trapped module calls', os.path.join(self.root, '.nv-trap.log'))):
+            if path is None:
+                continue
             text = read_file(path, '').rstrip()
             if text:
                 print('----- %s -----\n%s' % (name, text))
