@@ -7,7 +7,9 @@
  *   nv-bench-vm-discovery exec RUNS CMD...   CMD RUNS times, each a fresh process (output dropped)
  *
  * scan and exec print one line: "median_ms=M min_ms=A max_ms=B max_rss_kb=R" (exec: the
- * largest peak RSS of the children; scan: this process's), scan adds "holders=N uninspected=U".
+ * largest peak RSS of the children, each forked from this small process; scan: this process's),
+ * scan adds "holders=N uninspected=U". "exec RUNS nv-bench-vm-discovery list" times one scan in
+ * a fresh process, as fuser and lsof run.
  * A warm-up run comes first and is not counted: every tool then reads a warm dentry cache.
  */
 #include <stdint.h>
@@ -41,11 +43,24 @@ static void print_times(double *t, size_t n, long max_rss_kb)
         printf("median_ms=%.3f min_ms=%.3f max_ms=%.3f max_rss_kb=%ld", median, t[0], t[n - 1], max_rss_kb);
 }
 
+/* This process's peak RSS. Not getrusage(): ru_maxrss survives execve() and would report the
+ * shell this was forked from. VmHWM belongs to the address space made by execve(). */
+static long peak_rss_kb(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+        char line[256];
+        long kb = -1;
+
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+                        break;
+        return kb;
+}
+
 static int run_scan(size_t runs)
 {
         _cleanup_free_ double *t = calloc(runs, sizeof(double));
         size_t holders = 0, uninspected = 0;
-        struct rusage ru;
 
         if (!t)
                 return EXIT_FAILURE;
@@ -65,8 +80,7 @@ static int run_scan(size_t runs)
                 nv_vm_list_done(&l);
         }
 
-        getrusage(RUSAGE_SELF, &ru);
-        print_times(t, runs, ru.ru_maxrss);
+        print_times(t, runs, peak_rss_kb());
         printf(" holders=%zu uninspected=%zu\n", holders, uninspected);
         return EXIT_SUCCESS;
 }

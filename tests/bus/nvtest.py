@@ -390,6 +390,155 @@ class UserCaller(Caller):
         return json.loads(r.stdout)
 
 
+class BackgroundCall:
+    """nvcall.py running in another process (Harness.spawn_as_user)."""
+
+    def __init__(self, process):
+        self.process = process
+
+    def done(self):
+        return self.process.poll() is not None
+
+    def result(self, timeout=60):
+        """The list of replies; fails when nvcall.py failed or did not finish in time."""
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise AssertionError('a background call did not finish within %.0f s' % timeout)
+        if self.process.returncode != 0:
+            raise AssertionError('nvcall.py failed (%d): %s' % (self.process.returncode, err))
+        return json.loads(out)
+
+
+class PolkitMock:
+    """Steers python3-dbusmock's polkitd template through org.freedesktop.DBus.Mock."""
+
+    def __init__(self, caller):
+        self.c = caller
+
+    def _mock(self, member, signature='', args=()):
+        return self.c.ok(POLKIT_NAME, POLKIT_PATH, MOCK_INTERFACE, member, signature, args)
+
+    def set_allowed(self, actions):
+        self._mock('SetAllowed', 'as', [list(actions)])
+
+    def simulate_hang(self, hang=True):
+        self._mock('SimulateHang', 'b', [hang])
+
+    def release_hanging_calls(self):
+        self._mock('ReleaseHangingCalls')
+
+    def checks(self):
+        """Every CheckAuthorization the mock received, oldest first, as dicts: subject (kind,
+        details), action, details, flags."""
+        calls = self._mock('GetMethodCalls', 's', ['CheckAuthorization'])[0]
+        out = []
+        for _, args in calls:
+            args = [a['value'] if isinstance(a, dict) and 'variant' in a else a for a in args]
+            subject, action, details, flags = args[0], args[1], args[2], args[3]
+            subject_details = {k: (v['value'] if isinstance(v, dict) and 'variant' in v else v)
+                               for k, v in subject[1].items()}
+            out.append({'subject': (subject[0], subject_details), 'action': action,
+                        'details': details, 'flags': flags})
+        return out
+
+
+class SignalRecorder:
+    """Records PropertiesChanged of the daemon's object on a connection of its own. Signals are
+    queued in a private GLib main context; wait() dispatches them."""
+
+    def __init__(self, address):
+        import nvcall
+        from gi.repository import Gio, GLib
+        self._GLib = GLib
+        self._nvcall = nvcall
+        self.ctx = GLib.MainContext.new()
+        self.ctx.push_thread_default()
+        try:
+            self.conn = nvcall.connect(address)
+            self.signals = []  # (sender, {property: (type, value)}, [invalidated])
+            self.sub = self.conn.signal_subscribe(None, PROPERTIES, 'PropertiesChanged',
+                                                  OBJECT_PATH, INTERFACE,
+                                                  Gio.DBusSignalFlags.NONE, self._on_signal)
+        finally:
+            self.ctx.pop_thread_default()
+        # The bus handles a connection's messages in order: once this reply is in, the AddMatch
+        # that signal_subscribe() sent is in force.
+        self.conn.call_sync(DBUS_NAME, DBUS_PATH, DBUS_NAME, 'GetId', None, None,
+                            Gio.DBusCallFlags.NONE, 5000, None)
+
+    def _on_signal(self, conn, sender, path, interface, member, params):
+        j = self._nvcall.to_json(params)
+        changed = {k: (v['variant'], v['value']) for k, v in j[1].items()}
+        self.signals.append((sender, changed, j[2]))
+
+    def pump(self):
+        while self.ctx.pending():
+            self.ctx.iteration(False)
+
+    def changed(self):
+        """{property: [values, in the order announced]} over all signals so far."""
+        self.pump()
+        out = {}
+        for _, changed, _ in self.signals:
+            for k, (_, v) in changed.items():
+                out.setdefault(k, []).append(v)
+        return out
+
+    def wait(self, predicate, timeout=10, what='a PropertiesChanged signal'):
+        """Dispatches signals until predicate(self) is true."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            if predicate(self):
+                return
+            if time.monotonic() >= deadline:
+                raise AssertionError('timed out after %.1f s waiting for %s; got %s'
+                                     % (timeout, what, self.signals))
+            time.sleep(0.02)
+
+    def close(self):
+        self.conn.signal_unsubscribe(self.sub)
+        self.conn.close_sync(None)
+        self.pump()
+
+
+def call_concurrently(address, requests, timeout=60):
+    """Sends every request at once, each on a connection of its own (so the daemon sees as many
+    clients), then waits for all replies. Returns them in nvcall.py's JSON form, in order."""
+    import nvcall
+    from gi.repository import GLib
+    ctx = GLib.MainContext.new()
+    ctx.push_thread_default()
+    try:
+        conns = [nvcall.connect(address) for _ in requests]
+        results = [None] * len(requests)
+
+        def finish(conn, res, i):
+            try:
+                results[i] = nvcall.reply_json(conn.call_finish(res))
+            except GLib.Error as e:
+                results[i] = nvcall.error_json(e)
+
+        # Every connection is up (Hello answered) before the first call goes out.
+        for i, (conn, req) in enumerate(zip(conns, requests)):
+            conn.call(*nvcall.call_args(req), None, finish, i)
+        deadline = time.monotonic() + timeout
+        while any(r is None for r in results):
+            if time.monotonic() >= deadline:
+                raise AssertionError('%d of %d concurrent calls unanswered after %.0f s'
+                                     % (sum(r is None for r in results), len(results), timeout))
+            if not ctx.iteration(False):
+                time.sleep(0.01)
+        for conn in conns:
+            conn.close_sync(None)
+        return results
+    finally:
+        ctx.pop_thread_default()
+
+
 # ---------------------------------------------------------------------------------------------
 # The bus
 
@@ -752,6 +901,179 @@ class Harness:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               timeout=timeout)
 
+    # -- the fixture host and what the preload library records ---------------------------------
+
+    def fixture_path(self, rel):
+        return os.path.join(self.root, rel.lstrip('/'))
+
+    def fixture_read(self, rel, default=None):
+        """The file's content; default when it does not exist (None: raise)."""
+        return read_file(self.fixture_path(rel), default)
+
+    def fixture_write(self, rel, content, mode=0o644):
+        write_file(self.fixture_path(rel), content, mode)
+
+    def module_nested(self, module='kvm_amd'):
+        """The module's live "nested" as sysfs shows it ("1", "N", ...), None when not loaded."""
+        v = self.fixture_read('sys/module/%s/parameters/nested' % module, '')
+        return v.strip() or None
+
+    def set_refcnt(self, n, module='kvm_amd'):
+        self.fixture_write('sys/module/%s/refcnt' % module, '%d\n' % n)
+
+    def dropin(self):
+        """The content of the daemon's drop-in (bytes), None when absent."""
+        try:
+            with open(self.fixture_path(DROPIN), 'rb') as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def trap_log(self):
+        """The module syscalls nv-preload trapped so far, one string a call ("unload kvm_amd ->
+        0", "load kvm_amd nested=0 -> 0")."""
+        return [l for l in self.fixture_read('.nv-trap.log', '').splitlines() if l.strip()]
+
+    def trapped(self, op, module='kvm_amd'):
+        """The trapped calls of one kind ("load" or "unload") on module."""
+        return [l for l in self.trap_log() if l.split()[:2] == [op, module]]
+
+    def set_faults(self, text):
+        """Writes root/.nv-faults: the preload library's fault rules (see nv-preload.c)."""
+        self.fixture_write('.nv-faults', text)
+
+    def add_kvm_holder(self, pid, comm, uid=0, cmdline=('qemu-system-x86_64', '-enable-kvm')):
+        """A process in the fixture's /proc that holds /dev/kvm open: fd/0 links to the device,
+        with comm, status and cmdline as the kernel shows them (the daemon's scan reads all three;
+        a process without them counts as gone)."""
+        base = 'proc/%d' % pid
+        os.makedirs(self.fixture_path(base + '/fd'), exist_ok=True)
+        os.symlink('/dev/kvm', self.fixture_path(base + '/fd/0'))
+        self.fixture_write(base + '/comm', comm + '\n')
+        self.fixture_write(base + '/status', 'Name:\t%s\nState:\tS (sleeping)\nPid:\t%d\n'
+                           'Uid:\t%d\t%d\t%d\t%d\n' % (comm, pid, uid, uid, uid, uid))
+        self.fixture_write(base + '/cmdline', '\0'.join(cmdline) + '\0')
+
+    # -- the daemon's audit records ------------------------------------------------------------
+
+    def audit(self):
+        """The AUDIT lines every instance wrote to stderr so far, as dicts with request, uid, pid,
+        old, new and outcome (uid and pid as int)."""
+        import re
+        pattern = re.compile(r'^(?:<\d>)?AUDIT request=(?P<request>.*?) uid=(?P<uid>-?\d+) '
+                             r'pid=(?P<pid>-?\d+) old=(?P<old>.*?) new=(?P<new>.*?) '
+                             r'outcome=(?P<outcome>.*)$')
+        records = []
+        for line in read_file(self.daemon_log, '').splitlines():
+            if 'AUDIT' not in line:
+                continue
+            m = pattern.match(line)
+            if not m:
+                raise AssertionError('malformed AUDIT line: %r' % line)
+            rec = m.groupdict()
+            rec['uid'] = int(rec['uid'])
+            rec['pid'] = int(rec['pid'])
+            records.append(rec)
+        return records
+
+    # -- polkit --------------------------------------------------------------------------------
+
+    def start_polkitd(self, rules=None, timeout=20):
+        """Starts the real polkitd on this bus, as root (it switches to the user polkitd), in a
+        private mount namespace where POLKIT_ACTIONS_DIR holds only the project's .policy and
+        POLKIT_RULES_DIR holds rules (a dict file name -> JavaScript). Returns when polkitd owns
+        its name. Needs root (mount) and Harness(polkit='polkitd')."""
+        if self.polkit != 'polkitd':
+            raise HarnessError("start_polkitd() needs Harness(polkit='polkitd')")
+        if os.geteuid() != 0:
+            raise unittest.SkipTest('needs root: polkitd runs in a mount namespace with the '
+                                    "project's policy bind-mounted over %s" % POLKIT_ACTIONS_DIR)
+        if not os.access(POLKITD, os.X_OK):
+            raise unittest.SkipTest('%s is not installed (package polkitd)' % POLKITD)
+        unshare = need_program('unshare')
+        for d in (POLKIT_ACTIONS_DIR, POLKIT_RULES_DIR):
+            if not os.path.isdir(d):
+                raise unittest.SkipTest('%s does not exist: nothing to mount over' % d)
+        top = os.path.join(self.tmp, 'polkit')
+        actions = os.path.join(top, 'actions')
+        rules_dir = os.path.join(top, 'rules.d')
+        os.makedirs(actions, exist_ok=True)
+        os.makedirs(rules_dir, exist_ok=True)
+        policy = source_path('polkit', 'org.nestvirt.NestVirt1.policy')
+        shutil.copy(policy, os.path.join(actions, os.path.basename(policy)))
+        for name, text in (rules or {}).items():
+            write_file(os.path.join(rules_dir, name), text)
+        for d in (top, actions, rules_dir):
+            os.chmod(d, 0o755)  # polkitd reads them as the user polkitd
+        self.polkit_log = os.path.join(self.tmp, 'polkitd.log')
+        script = ('set -e\n'
+                  'mount --bind "$1" "$3"\n'
+                  'mount --bind "$2" "$4"\n'
+                  'exec "$5"\n')
+        log = open(self.polkit_log, 'a')
+        # unshare execs (no --fork): the pid is polkitd's.
+        self.polkit_process = subprocess.Popen(
+            [unshare, '--mount', '--propagation', 'private', '/bin/sh', '-c', script, 'sh',
+             actions, rules_dir, POLKIT_ACTIONS_DIR, POLKIT_RULES_DIR, POLKITD],
+            env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_pdeathsig)
+        log.close()
+        self._wait_polkit(timeout)
+
+    def start_polkit_mock(self, timeout=20):
+        """Starts python3-dbusmock's polkitd template on this bus (Harness(polkit='mock')) and
+        returns a PolkitMock to steer it. By default it denies everything."""
+        if self.polkit != 'mock':
+            raise HarnessError("start_polkit_mock() needs Harness(polkit='mock')")
+        r = subprocess.run(['/usr/bin/python3', '-c', 'import dbusmock'],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise unittest.SkipTest('python3-dbusmock is not installed for /usr/bin/python3')
+        self.polkit_log = os.path.join(self.tmp, 'polkitd.log')
+        log = open(self.polkit_log, 'a')
+        self.polkit_process = subprocess.Popen(
+            ['/usr/bin/python3', '-m', 'dbusmock', '--system', '--template', 'polkitd'],
+            env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_pdeathsig)
+        log.close()
+        self._wait_polkit(timeout)
+        return PolkitMock(self.caller())
+
+    def _wait_polkit(self, timeout):
+        def up():
+            if self.polkit_process.poll() is not None:
+                raise HarnessError('polkit exited with status %d before it took its name:\n%s'
+                                   % (self.polkit_process.returncode,
+                                      read_file(self.polkit_log, '')))
+            return self.caller().name_has_owner(POLKIT_NAME)
+        wait_for(up, timeout, what='%s to own %s' % (self.polkit, POLKIT_NAME))
+
+    def stop_polkit(self):
+        """Kills polkit (SIGKILL: a crash, not a goodbye) and waits until the bus has seen it go.
+        Safe to call when it is not running."""
+        p, self.polkit_process = self.polkit_process, None
+        if p is None:
+            return
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        if self.bus is not None and self._self_caller is not None:
+            wait_for(lambda: not self.caller().name_has_owner(POLKIT_NAME), 10,
+                     what='%s to lose its owner' % POLKIT_NAME)
+
+    # -- calls in the background ---------------------------------------------------------------
+
+    def spawn_as_user(self, requests):
+        """Starts nvcall.py as the test user with requests and returns at once: the returned
+        BackgroundCall's result() waits for the replies."""
+        uid, gid = test_user()
+        p = subprocess.Popen(
+            ['setpriv', '--reuid=%d' % uid, '--regid=%d' % gid, '--clear-groups', '--no-new-privs',
+             '--', '/usr/bin/python3', self.user_nvcall, json.dumps(requests)],
+            env=self.user_env(), cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, preexec_fn=_pdeathsig)
+        return BackgroundCall(p)
+
     # -- teardown ------------------------------------------------------------------------------
 
     def stop(self):
@@ -823,9 +1145,10 @@ class BusTestCase(unittest.TestCase):
     FIXTURE = 'amd-host'
     IDLE_TIMEOUT = DEFAULT_IDLE_TIMEOUT
     EXTRA_FILES = None
+    POLKIT = None  # see Harness
 
     def setUp(self):
-        self.h = Harness(self.FIXTURE, self.IDLE_TIMEOUT, self.EXTRA_FILES)
+        self.h = Harness(self.FIXTURE, self.IDLE_TIMEOUT, self.EXTRA_FILES, self.POLKIT)
         self.addCleanup(self._stop)
         self.h.start()
         self.contract = Contract()

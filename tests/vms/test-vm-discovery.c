@@ -83,9 +83,11 @@ START_TEST(test_scan_proxmox)
                 { 2417, 0, "kvm", "web01", "101", "kvm64,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep",
                         NV_VM_MANAGER_PROXMOX, NV_VM_NESTING_HIDDEN },
                 { 2530, 0, "kvm", "nested-lab", "102",
-                        "qemu64,+aes,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+pni,+popcnt,+sse4.1,+sse4.2,+ssse3,+vmx",
+                        "qemu64,+aes,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+pni,+popcnt,+sse4.1,+sse4.2,+ssse3,"
+                        "+vmx",
                         NV_VM_MANAGER_PROXMOX, NV_VM_NESTING_EXPOSED },
-                { 2588, 0, "kvm", "ci-runner", "103", "host,-vmx", NV_VM_MANAGER_PROXMOX, NV_VM_NESTING_HIDDEN },
+                { 2588, 0, "kvm", "ci-runner", "103", "host,-vmx", NV_VM_MANAGER_PROXMOX,
+                        NV_VM_NESTING_HIDDEN },
                 /* 104.pid names pid 2650 */
                 { 2644, 0, "kvm", "old-db", NONE, "host,+kvm_pv_eoi,+kvm_pv_unhalt", NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_EXPOSED },
@@ -102,21 +104,24 @@ START_TEST(test_scan_libvirt)
                         "host,migratable=on,hv-time=on,hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff",
                         NV_VM_MANAGER_LIBVIRT, NV_VM_NESTING_EXPOSED },
                 { 3202, 64055, "qemu-system-x86", "build,box", NONE,
-                        "Skylake-Client-IBRS,ss=on,vmx=on,pdcm=on,hypervisor=on,tsc-adjust=on,clflushopt=on,umip=on,"
-                        "md-clear=on,stibp=on,arch-capabilities=on,ssbd=on,xsaves=on,pdpe1gb=on,ibpb=on,ibrs=on,"
-                        "amd-stibp=on,amd-ssbd=on,rsba=on,skip-l1dfl-vmentry=on,pschange-mc-no=on",
+                        "Skylake-Client-IBRS,ss=on,vmx=on,pdcm=on,hypervisor=on,tsc-adjust=on,clflushopt=on,"
+                        "umip=on,md-clear=on,stibp=on,arch-capabilities=on,ssbd=on,xsaves=on,pdpe1gb=on,"
+                        "ibpb=on,ibrs=on,amd-stibp=on,amd-ssbd=on,rsba=on,skip-l1dfl-vmentry=on,"
+                        "pschange-mc-no=on",
                         NV_VM_MANAGER_LIBVIRT, NV_VM_NESTING_EXPOSED },
                 { 3305, 64055, "qemu-system-x86", "db", NONE,
                         "EPYC-Rome,x2apic=on,tsc-deadline=on,hypervisor=on,tsc-adjust=on,stibp=on,"
-                        "arch-capabilities=on,ssbd=on,xsaves=on,cmp-legacy=on,amd-ssbd=on,virt-ssbd=on,svm=off,"
-                        "npt=on,nrip-save=on",
+                        "arch-capabilities=on,ssbd=on,xsaves=on,cmp-legacy=on,amd-ssbd=on,virt-ssbd=on,"
+                        "svm=off,npt=on,nrip-save=on",
                         NV_VM_MANAGER_LIBVIRT, NV_VM_NESTING_HIDDEN },
                 { 3410, 64055, "qemu-system-x86", "legacy", NONE, NONE, NV_VM_MANAGER_LIBVIRT,
                         NV_VM_NESTING_UNKNOWN },
-                { 3520, 64055, "qemu-system-x86", "old-web", NONE, "Haswell-noTSX-IBRS,vmx=on", NV_VM_MANAGER_QEMU,
+                { 3520, 64055, "qemu-system-x86", "old-web", NONE, "Haswell-noTSX-IBRS,vmx=on",
+                        NV_VM_MANAGER_QEMU, NV_VM_NESTING_EXPOSED },
+                { 3600, 64055, "qemu-system-x86", NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
+                        NV_VM_NESTING_HIDDEN },
+                { 3700, 0, "qemu-system-x86", "scratch", NONE, "host", NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_EXPOSED },
-                { 3600, 64055, "qemu-system-x86", NONE, NONE, NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
-                { 3700, 0, "qemu-system-x86", "scratch", NONE, "host", NV_VM_MANAGER_QEMU, NV_VM_NESTING_EXPOSED },
         };
         check_scan("libvirt", expect, ELEMENTSOF(expect), 0);
 }
@@ -125,12 +130,18 @@ END_TEST
 START_TEST(test_scan_plain)
 {
         static const Expect expect[] = {
-                { 5120, 1000, "qemu-system-x86", "lab", NONE, "qemu64", NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
-                { 5233, 1000, "qemu-dev", "dev,box", NONE, "max", NV_VM_MANAGER_QEMU, NV_VM_NESTING_EXPOSED },
-                { 5301, 1000, "qemu-system-x86", NONE, NONE, NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_UNKNOWN },
-                { 5410, 1000, "qemu-system-x86", NONE, NONE, NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
-                { 6001, 1000, "firecracker", NONE, NONE, NONE, NV_VM_MANAGER_FIRECRACKER, NV_VM_NESTING_UNKNOWN },
-                { 6002, 123, "firecracker", NONE, NONE, NONE, NV_VM_MANAGER_FIRECRACKER, NV_VM_NESTING_UNKNOWN },
+                { 5120, 1000, "qemu-system-x86", "lab", NONE, "qemu64", NV_VM_MANAGER_QEMU,
+                        NV_VM_NESTING_HIDDEN },
+                { 5233, 1000, "qemu-dev", "dev,box", NONE, "max", NV_VM_MANAGER_QEMU,
+                        NV_VM_NESTING_EXPOSED },
+                { 5301, 1000, "qemu-system-x86", NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
+                        NV_VM_NESTING_UNKNOWN },
+                { 5410, 1000, "qemu-system-x86", NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
+                        NV_VM_NESTING_HIDDEN },
+                { 6001, 1000, "firecracker", NONE, NONE, NONE, NV_VM_MANAGER_FIRECRACKER,
+                        NV_VM_NESTING_UNKNOWN },
+                { 6002, 123, "firecracker", NONE, NONE, NONE, NV_VM_MANAGER_FIRECRACKER,
+                        NV_VM_NESTING_UNKNOWN },
                 { 6100, 1000, "crosvm", NONE, NONE, NONE, NV_VM_MANAGER_CROSVM, NV_VM_NESTING_UNKNOWN },
                 { 6200, 1000, "cloud-hyperviso", NONE, NONE, NONE, NV_VM_MANAGER_CLOUD_HYPERVISOR,
                         NV_VM_NESTING_UNKNOWN },
@@ -240,8 +251,9 @@ START_TEST(test_link_targets)
 
                 ck_assert_int_eq(nv_vm_list_scan(&l), 0);
                 ck_assert_uint_eq(l.n_uninspected, 0);
-                ck_assert_msg(l.n_vms == (cases[i].holds ? 1u : 0u), "'%s' (device %s): %zu holders, expected %d",
-                        cases[i].target, cases[i].device ?: "default", l.n_vms, cases[i].holds);
+                ck_assert_msg(l.n_vms == (cases[i].holds ? 1u : 0u),
+                        "'%s' (device %s): %zu holders, expected %d", cases[i].target,
+                        cases[i].device ?: "default", l.n_vms, cases[i].holds);
                 if (cases[i].holds) {
                         ck_assert_int_eq(l.vms[0].pid, 100);
                         ck_assert_str_eq(l.vms[0].comm, "holder");
@@ -370,30 +382,30 @@ START_TEST(test_parse_cmdline)
         static const ParseCase cases[] = {
                 { { "/usr/bin/kvm", "-id", "100", "-name", "pve-lab,debug-threads=on", "-cpu", "host" },
                         "pve-lab", "100", "host", NV_VM_MANAGER_QEMU, NV_VM_NESTING_EXPOSED },
-                { { "/usr/bin/qemu-system-x86_64", "-name", "guest=win11,debug-threads=on", "-S" }, "win11", NONE,
-                        NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
+                { { "/usr/bin/qemu-system-x86_64", "-name", "guest=win11,debug-threads=on", "-S" }, "win11",
+                        NONE, NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 { { "qemu-system-x86_64", "-name", "lab" }, "lab", NONE, NONE, NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_HIDDEN },
                 /* ",," is a comma, in the implied form and after guest= */
                 { { "qemu-system-x86_64", "-name", "a,,b,debug-threads=on" }, "a,b", NONE, NONE,
                         NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
-                { { "qemu-system-x86_64", "-name", "guest=a,,b,,,,c,debug-threads=on" }, "a,b,,c", NONE, NONE,
-                        NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
+                { { "qemu-system-x86_64", "-name", "guest=a,,b,,,,c,debug-threads=on" }, "a,b,,c", NONE,
+                        NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 { { "qemu-system-x86_64", "-name", "x,,=y" }, "x,=y", NONE, NONE, NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_HIDDEN },
                 /* guest= anywhere; later -name options merge into earlier ones */
-                { { "qemu-system-x86_64", "-name", "process=q,guest=g" }, "g", NONE, NONE, NV_VM_MANAGER_QEMU,
-                        NV_VM_NESTING_HIDDEN },
-                { { "qemu-system-x86_64", "-name", "first", "-name", "debug-threads=on" }, "first", NONE, NONE,
+                { { "qemu-system-x86_64", "-name", "process=q,guest=g" }, "g", NONE, NONE,
                         NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
+                { { "qemu-system-x86_64", "-name", "first", "-name", "debug-threads=on" }, "first", NONE,
+                        NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 { { "qemu-system-x86_64", "-name", "first", "-name", "guest=second" }, "second", NONE, NONE,
                         NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
-                { { "qemu-system-x86_64", "-name", "debug-threads=on" }, NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
-                        NV_VM_NESTING_HIDDEN },
+                { { "qemu-system-x86_64", "-name", "debug-threads=on" }, NONE, NONE, NONE,
+                        NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 { { "qemu-system-x86_64", "-name", "" }, NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_HIDDEN },
-                { { "qemu-system-x86_64", "-name", "guest=,process=p" }, NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
-                        NV_VM_NESTING_HIDDEN },
+                { { "qemu-system-x86_64", "-name", "guest=,process=p" }, NONE, NONE, NONE,
+                        NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 /* two dashes */
                 { { "qemu-system-x86_64", "--name", "dev", "--cpu", "max", "--id", "7" }, "dev", "7", "max",
                         NV_VM_MANAGER_QEMU, NV_VM_NESTING_EXPOSED },
@@ -401,32 +413,33 @@ START_TEST(test_parse_cmdline)
                 { { "qemu-system-x86_64", "---name", "dev", "-name=x", "-cpu=host" }, NONE, NONE, NONE,
                         NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 /* the last -cpu wins */
-                { { "qemu-system-x86_64", "-enable-kvm", "-cpu", "max", "-name", "lab", "-cpu", "qemu64" }, "lab",
-                        NONE, "qemu64", NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
-                { { "kvm", "-cpu", "kvm64", "-cpu", "host,+vmx" }, NONE, NONE, "host,+vmx", NV_VM_MANAGER_QEMU,
-                        NV_VM_NESTING_EXPOSED },
+                { { "qemu-system-x86_64", "-enable-kvm", "-cpu", "max", "-name", "lab", "-cpu", "qemu64" },
+                        "lab", NONE, "qemu64", NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
+                { { "kvm", "-cpu", "kvm64", "-cpu", "host,+vmx" }, NONE, NONE, "host,+vmx",
+                        NV_VM_MANAGER_QEMU, NV_VM_NESTING_EXPOSED },
                 /* missing values at the end of argv */
                 { { "qemu-system-x86_64", "-cpu", "host", "-name" }, NONE, NONE, "host", NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_EXPOSED },
                 { { "qemu-system-x86_64", "-name", "lab", "-cpu" }, "lab", NONE, NONE, NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_HIDDEN },
-                { { "kvm", "-name", "lab", "-id" }, "lab", NONE, NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
+                { { "kvm", "-name", "lab", "-id" }, "lab", NONE, NONE, NV_VM_MANAGER_QEMU,
+                        NV_VM_NESTING_HIDDEN },
                 /* a value is not an option even when it looks like one */
                 { { "qemu-system-x86_64", "-name", "-cpu", "host" }, "-cpu", NONE, NONE, NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_HIDDEN },
                 /* machine types 2.1 and older keep a named model's svm */
                 { { "qemu-system-x86_64", "-M", "pc-1.0" }, NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
                         NV_VM_NESTING_UNKNOWN },
-                { { "qemu-system-x86_64", "-machine", "pc-i440fx-2.1,accel=kvm", "-cpu", "Opteron_G3" }, NONE,
-                        NONE, "Opteron_G3", NV_VM_MANAGER_QEMU, NV_VM_NESTING_UNKNOWN },
-                { { "qemu-system-x86_64", "-machine", "type=pc-q35-2.0" }, NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
-                        NV_VM_NESTING_UNKNOWN },
+                { { "qemu-system-x86_64", "-machine", "pc-i440fx-2.1,accel=kvm", "-cpu", "Opteron_G3" },
+                        NONE, NONE, "Opteron_G3", NV_VM_MANAGER_QEMU, NV_VM_NESTING_UNKNOWN },
+                { { "qemu-system-x86_64", "-machine", "type=pc-q35-2.0" }, NONE, NONE, NONE,
+                        NV_VM_MANAGER_QEMU, NV_VM_NESTING_UNKNOWN },
                 { { "qemu-system-x86_64", "-machine", "pc-i440fx-2.0", "-machine", "accel=kvm" }, NONE, NONE,
                         NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_UNKNOWN },
-                { { "qemu-system-x86_64", "-machine", "pc-i440fx-2.0", "-machine", "pc-q35-8.2" }, NONE, NONE,
-                        NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
-                { { "qemu-system-x86_64", "-machine", "pc-i440fx-2.2" }, NONE, NONE, NONE, NV_VM_MANAGER_QEMU,
-                        NV_VM_NESTING_HIDDEN },
+                { { "qemu-system-x86_64", "-machine", "pc-i440fx-2.0", "-machine", "pc-q35-8.2" }, NONE,
+                        NONE, NONE, NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
+                { { "qemu-system-x86_64", "-machine", "pc-i440fx-2.2" }, NONE, NONE, NONE,
+                        NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 { { "qemu-system-x86_64", "-machine", "type=pc-i440fx-8.1+pve0" }, NONE, NONE, NONE,
                         NV_VM_MANAGER_QEMU, NV_VM_NESTING_HIDDEN },
                 /* passthrough models do not depend on the machine type */
@@ -441,13 +454,15 @@ START_TEST(test_parse_cmdline)
                         NV_VM_NESTING_EXPOSED },
                 { { "/usr/bin/firecracker", "--id", "vm1", "--api-sock", "/run/fc.sock" }, NONE, NONE, NONE,
                         NV_VM_MANAGER_FIRECRACKER, NV_VM_NESTING_UNKNOWN },
-                { { "crosvm", "run", "vmlinux" }, NONE, NONE, NONE, NV_VM_MANAGER_CROSVM, NV_VM_NESTING_UNKNOWN },
+                { { "crosvm", "run", "vmlinux" }, NONE, NONE, NONE, NV_VM_MANAGER_CROSVM,
+                        NV_VM_NESTING_UNKNOWN },
                 { { "/usr/local/bin/cloud-hypervisor", "--kernel", "fw" }, NONE, NONE, NONE,
                         NV_VM_MANAGER_CLOUD_HYPERVISOR, NV_VM_NESTING_UNKNOWN },
                 /* not QEMU: its -name and -cpu mean nothing to us */
                 { { "/usr/bin/virsh", "-name", "x", "-cpu", "host" }, NONE, NONE, NONE, NV_VM_MANAGER_OTHER,
                         NV_VM_NESTING_UNKNOWN },
-                { { "qemu-img", "info", "-cpu" }, NONE, NONE, NONE, NV_VM_MANAGER_OTHER, NV_VM_NESTING_UNKNOWN },
+                { { "qemu-img", "info", "-cpu" }, NONE, NONE, NONE, NV_VM_MANAGER_OTHER,
+                        NV_VM_NESTING_UNKNOWN },
                 { { "kvmtool" }, NONE, NONE, NONE, NV_VM_MANAGER_OTHER, NV_VM_NESTING_UNKNOWN },
                 { { "/opt/kvm/bin/run" }, NONE, NONE, NONE, NV_VM_MANAGER_OTHER, NV_VM_NESTING_UNKNOWN },
                 { { "/usr/bin/kvm/" }, NONE, NONE, NONE, NV_VM_MANAGER_OTHER, NV_VM_NESTING_UNKNOWN },
@@ -468,16 +483,18 @@ START_TEST(test_parse_cmdline)
                         size_t len = make_cmdline(buf, sizeof(buf), c->argv, nul);
 
                         ck_assert_int_eq(nv_vm_parse_cmdline(buf, len, &vm), 0);
-                        ck_assert_msg(streq_ptr(vm.name, c->name), "case %zu/%d: name %s, expected %s", i, nul,
-                                vm.name ?: "NULL", c->name ?: "NULL");
-                        ck_assert_msg(streq_ptr(vm.vm_id, c->vm_id), "case %zu/%d: vm_id %s, expected %s", i, nul,
-                                vm.vm_id ?: "NULL", c->vm_id ?: "NULL");
+                        ck_assert_msg(streq_ptr(vm.name, c->name), "case %zu/%d: name %s, expected %s", i,
+                                nul, vm.name ?: "NULL", c->name ?: "NULL");
+                        ck_assert_msg(streq_ptr(vm.vm_id, c->vm_id), "case %zu/%d: vm_id %s, expected %s", i,
+                                nul, vm.vm_id ?: "NULL", c->vm_id ?: "NULL");
                         ck_assert_msg(streq_ptr(vm.cpu, c->cpu), "case %zu/%d: cpu %s, expected %s", i, nul,
                                 vm.cpu ?: "NULL", c->cpu ?: "NULL");
-                        ck_assert_msg(vm.manager == c->manager, "case %zu/%d: manager %s, expected %s", i, nul,
-                                nv_vm_manager_to_string(vm.manager), nv_vm_manager_to_string(c->manager));
-                        ck_assert_msg(vm.nesting == c->nesting, "case %zu/%d: nesting %s, expected %s", i, nul,
-                                nv_vm_nesting_to_string(vm.nesting), nv_vm_nesting_to_string(c->nesting));
+                        ck_assert_msg(vm.manager == c->manager, "case %zu/%d: manager %s, expected %s", i,
+                                nul, nv_vm_manager_to_string(vm.manager),
+                                nv_vm_manager_to_string(c->manager));
+                        ck_assert_msg(vm.nesting == c->nesting, "case %zu/%d: nesting %s, expected %s", i,
+                                nul, nv_vm_nesting_to_string(vm.nesting),
+                                nv_vm_nesting_to_string(c->nesting));
                         free(vm.name);
                         free(vm.vm_id);
                         free(vm.cpu);
@@ -495,7 +512,7 @@ START_TEST(test_parse_cmdline_unterminated)
         ck_assert_str_eq(vm.name, "pve-l");
         /* len counts, not the NULs: the same bytes cut before the value. */
         free(vm.name);
-        vm = (NvVm) {};
+        vm = (NvVm){};
         ck_assert_int_eq(nv_vm_parse_cmdline(cmdline, 10, &vm), 0);
         ck_assert_ptr_null(vm.name);
         ck_assert_int_eq(vm.manager, NV_VM_MANAGER_QEMU);
