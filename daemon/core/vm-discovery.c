@@ -333,6 +333,8 @@ static int parse_cmdline(const char *cmdline, size_t len, NvVm *vm, QemuArgs *re
         if (len > 0)
                 manager = manager_from_argv0(buf);
 
+        /* Only the options read here are known to take a value: a value of another option that
+         * is exactly "-cpu" (say, "-append -cpu") would be misread. Such values are rare. */
         for (const char *p = buf + strlen(buf) + 1; manager == NV_VM_MANAGER_QEMU && p < end;) {
                 const char *opt = qemu_option(p), *value;
                 char *v = NULL;

@@ -73,7 +73,7 @@ nv_fast_initramfs() {
 nv_fast_boot() {
         local name="$1" cpu="$2" mode="$3" extra="$4" t0 rc=0
         t0=$(nv_now)
-        nv_qemu "$work/$name.log" "${NESTVIRT_VM_TIMEOUT:-420}" "$cpu" "$NV_KERNEL" "$work/fast-initrd.gz" \
+        nv_qemu "$work/$name.log" "${NESTVIRT_VM_TIMEOUT:-300}" "$cpu" "$NV_KERNEL" "$work/fast-initrd.gz" \
                 "console=ttyS0 panic=-1 quiet nestvirt.mode=$mode $extra" || rc=$?
         nv_log "$name: QEMU exited with $rc after $(($(nv_now) - t0)) s"
         [ $rc = 124 ] && nv_log "$name: QEMU timed out"

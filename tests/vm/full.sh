@@ -1,4 +1,191 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# The full tier, sourced by run.sh: a Debian image with systemd, dbus, polkitd and udev, nestvirt
+# installed into it by `meson install --destdir`, booted three times on Debian's kernel.
+#
+#   boot 1: bus activation and idle exit, polkit (unprivileged user without and with a rule),
+#           `nestvirtctl disable` (now and persistent), journal audit records, systemd-analyze
+#   boot 2: plain reboot: kvm_amd comes up with nested off, nestvirt-enforce.service succeeded
+#   boot 3: a unit loads kvm_amd with nested=1 before nestvirt-enforce.service: enforcement at
+#           boot turns it off again
+
+# The debootstrapped Debian, built once and cached. Bump the version when its recipe changes.
+NV_ROOTFS_RECIPE=1
+NV_ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,kmod,udev"
+
+NV_FULL_CHECKS_1="boot-kvm-amd-autoloaded boot-enforce-unit-succeeded daemon-idle-after-boot
+        activation-by-status activation-by-systemd idle-exit
+        polkit-unprivileged-refused polkit-rule-allows-unprivileged
+        disable-runtime-and-persistent journal-audit-records
+        security-online-matches-offline security-guest-matches-host"
+NV_FULL_CHECKS_2="reboot-module-comes-up-off reboot-enforce-unit-succeeded reboot-next-load-from-dropin"
+NV_FULL_CHECKS_3="enforce-precondition-loaded-nested-on enforce-unit-succeeded enforce-turned-nested-off
+        enforce-audit-record"
+
+nv_debian_mirror() {
+        if [ -n "${NESTVIRT_VM_MIRROR:-}" ]; then
+                echo "$NESTVIRT_VM_MIRROR"
+                return
+        fi
+        # The archive apt uses here (deb822 or one-line sources), else Debian's default.
+        m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+                awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }')
+        [ -n "$m" ] || m=$(sed -n 's/^deb \(\[[^]]*\] \)\?\([^ ]*\/debian\/\?\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
+        echo "${m:-http://deb.debian.org/debian}"
+}
+
+nv_suite() {
+        (. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+}
+
+nv_rootfs_dir() {
+        echo "$NV_CACHE/rootfs/$(nv_suite)-r$NV_ROOTFS_RECIPE-$(echo "$NV_ROOTFS_PACKAGES" | cksum | cut -d' ' -f1)"
+}
+
+nv_build_rootfs_locked() {
+        dir=$1
+        [ -f "$dir/.complete" ] && return 0
+        command -v debootstrap >/dev/null || nv_die "debootstrap is missing (tools/install-deps.sh)"
+        suite=$(nv_suite)
+        mirror=$(nv_debian_mirror)
+        nv_log "debootstrap $suite from $mirror (once; cached in $dir)"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        debootstrap --variant=minbase --include="$NV_ROOTFS_PACKAGES" "$suite" "$dir/root" "$mirror" \
+                >"$dir/debootstrap.log" 2>&1 || {
+                tail -n 20 "$dir/debootstrap.log" >&2
+                nv_die "debootstrap failed (log: $dir/debootstrap.log)"
+        }
+        r=$dir/root
+        # The unprivileged user of the polkit checks.
+        chroot "$r" useradd -m -u 1000 -s /bin/sh nvuser
+        echo "nestvirt-test" >"$r/etc/hostname"
+        echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >"$r/etc/fstab"
+        # A quiet serial console and a boot that does only what the test needs.
+        for u in getty@.service serial-getty@.service apt-daily.timer apt-daily-upgrade.timer \
+                e2scrub_all.timer e2scrub_reap.service fstrim.timer; do
+                ln -sf /dev/null "$r/etc/systemd/system/$u"
+        done
+        : >"$r/etc/machine-id"
+        chroot "$r" apt-get clean
+        rm -rf "$r/var/lib/apt/lists/"* "$r/var/cache/apt/"*.bin "$r/var/log/"*.log
+        touch "$dir/.complete"
+        nv_log "rootfs ready: $(du -sh "$r" | cut -f1)"
+}
+
+# A build of the project for /usr, as a distribution package would install it. The meson tree
+# of the run is used when its prefix is /usr; otherwise a private one is kept in the cache.
+nv_usr_build() {
+        prefix=$(meson introspect --buildoptions "$build" 2>/dev/null |
+                python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))' \
+                2>/dev/null || true)
+        if [ "$prefix" = /usr ]; then
+                echo "$build"
+                return
+        fi
+        b=$NV_CACHE/build-usr-$(echo "$src" | cksum | cut -d' ' -f1)
+        if [ ! -f "$b/build.ninja" ]; then
+                rm -rf "$b"
+                meson setup "$b" "$src" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+                        -Dtests=false >"$work/meson-setup.log" 2>&1 || {
+                        cat "$work/meson-setup.log" >&2
+                        nv_die "meson setup of the /usr build failed"
+                }
+        fi
+        meson compile -C "$b" >"$work/meson-compile.log" 2>&1 || {
+                tail -n 30 "$work/meson-compile.log" >&2
+                nv_die "building the /usr tree failed"
+        }
+        echo "$b"
+}
+
+# The initramfs of the full tier: loads the disk and ext4 modules, mounts /dev/vda, switches root.
+nv_full_initramfs() {
+        r=$work/full-initrd-root
+        rm -rf "$r"
+        nv_skeleton "$r"
+        nv_install_file "$r" /bin/busybox /usr/bin/busybox
+        nv_install_with_libs "$r" "$(command -v kmod)" /usr/bin/kmod
+        ln -s ../bin/kmod "$r/usr/sbin/modprobe"
+        for applet in sh mount mkdir sleep switch_root cat echo poweroff; do
+                ln -s busybox "$r/usr/bin/$applet"
+        done
+        cp -a "$NV_KMODS/lib/modules" "$r/usr/lib/"
+        nv_install_file "$r" "$here/guest/full-initrd-init.sh" /init
+        chmod 0755 "$r/init"
+        (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$work/full-initrd.gz"
+}
+
+nv_full_image() {
+        r=$work/full-root
+        usr_build=$(nv_usr_build)
+        rm -rf "$r"
+        cp -a "$NV_ROOTFS/root" "$r"
+
+        meson install -C "$usr_build" --destdir "$r" --no-rebuild --quiet >"$work/meson-install.log" 2>&1 || {
+                cat "$work/meson-install.log" >&2
+                nv_die "meson install --destdir failed"
+        }
+        # What a package's postinst does: enable the boot unit.
+        systemctl --root="$r" enable nestvirt-enforce.service >/dev/null 2>&1 ||
+                nv_log "warning: could not enable nestvirt-enforce.service (not installed?)"
+
+        mkdir -p "$r/usr/lib/modules"
+        cp -a "$NV_KMODS/lib/modules/$NV_KREL" "$r/usr/lib/modules/"
+        depmod -b "$r" "$NV_KREL"
+
+        t=$r/usr/lib/nestvirt-test
+        mkdir -p "$t"
+        cp "$NESTVIRT_NV_BUS" "$NESTVIRT_KVM_HOLD" "$t/"
+        cp "$here/guest/lib.sh" "$here/guest/full-test.sh" "$here/guest/full-enforce-precondition.sh" "$t/"
+        chmod 0755 "$t/full-test.sh" "$t/full-enforce-precondition.sh"
+        cp "$here/guest/nestvirt-test.service" "$here/guest/nestvirt-test-precondition.service" \
+                "$r/etc/systemd/system/"
+        systemctl --root="$r" enable nestvirt-test.service nestvirt-test-precondition.service >/dev/null 2>&1 ||
+                nv_die "could not enable the test units"
+
+        # The offline score on the host, for the guest to compare with its online one.
+        systemd-analyze security --offline=yes --root="$r" nestvirtd.service 2>/dev/null |
+                sed -n 's/.*Overall exposure level for nestvirtd.service: \([0-9.]*\).*/\1/p' \
+                        >"$t/host-offline-score"
+        nv_log "host offline security score of nestvirtd.service: $(cat "$t/host-offline-score")"
+
+        rm -f "$work/full.img"
+        truncate -s 2G "$work/full.img"
+        mkfs.ext4 -q -F -L nvroot -d "$r" "$work/full.img" || nv_die "mkfs.ext4 -d failed"
+}
+
+# nv_full_boot STAGE: boots the image once; the log is $work/full-STAGE.log.
+nv_full_boot() {
+        local stage="$1" t0 rc=0
+        t0=$(nv_now)
+        nv_qemu "$work/full-$stage.log" "${NESTVIRT_VM_TIMEOUT:-480}" max "$NV_KERNEL" "$work/full-initrd.gz" \
+                "console=ttyS0 panic=-1 quiet root=/dev/vda rw systemd.show_status=error nestvirt.stage=$stage" \
+                -drive "file=$work/full.img,format=raw,if=virtio,cache=unsafe" -nic none || rc=$?
+        nv_log "full boot $stage: QEMU exited with $rc after $(($(nv_now) - t0)) s"
+}
+
 nv_full_tier() {
-        nv_die "full tier not written yet"
+        local t0 status=0 stage checks
+        t0=$(nv_now)
+        nv_fetch_kernel
+        NV_ROOTFS=$(nv_rootfs_dir)
+        nv_locked nv_build_rootfs_locked "$NV_ROOTFS" || exit 1
+        nv_full_initramfs
+        nv_full_image
+        nv_log "full tier: image ready in $(($(nv_now) - t0)) s"
+
+        for stage in 1 2 3; do
+                nv_full_boot "$stage"
+                eval "checks=\$NV_FULL_CHECKS_$stage"
+                echo "full tier, boot $stage:"
+                # shellcheck disable=SC2086
+                if ! nv_assert "$work/full-$stage.log" $checks; then
+                        nv_keep_log "$work/full-$stage.log" "full-$stage"
+                        status=1
+                        # Later boots build on this one's state.
+                        break
+                fi
+        done
+        nv_log "full tier: $([ $status = 0 ] && echo PASSED || echo FAILED) in $(($(nv_now) - t0)) s"
+        return $status
 }

@@ -331,7 +331,7 @@ START_TEST(test_fd_entry_unreadable)
 {
         for (int with_kvm = 0; with_kvm <= 1; with_kvm++) {
                 _cleanup_(nv_vm_list_done) NvVmList l = {};
-                _cleanup_free_ char *entry = NULL, *link = NULL;
+                _cleanup_free_ char *link = NULL;
                 NvFixture *f = NULL;
 
                 ck_assert_int_eq(nv_fixture_new(NULL, &f), 0);

@@ -30,6 +30,15 @@ finish() {
 }
 trap finish EXIT
 
+# A guest that wedges (say, a kernel BUG in a module syscall) still ends with its results.
+budget=$(nv_cmdline nestvirt.budget)
+(
+        sleep "${budget:-240}"
+        nv_fail watchdog "the guest did not finish within ${budget:-240} s"
+        finish
+) &
+
+compromised=""
 mode=$(nv_cmdline nestvirt.mode)
 break_guard=$(nv_cmdline nestvirt.break_guard)
 nv_note "fast tier, mode=${mode:-?}, kernel $(uname -r), $(grep -m1 '^model name' /proc/cpuinfo)"
@@ -145,6 +154,16 @@ run_amd() {
 
         # --- a running VM pins the module: both directions are refused ---
         guard_check on disable 0
+        if [ -n "$compromised" ]; then
+                # kvm_amd went away under a live VM: the kernel's module state is no longer
+                # trustworthy (killing the holder underflows the refcount, the next unload hits a
+                # kernel BUG). Report the rest as not run and stop cleanly instead of hanging.
+                for c in guard-enable-refused-vmsrunning guard-enable-module-untouched \
+                        external-reload-signal.needs-module-event-feature; do
+                        nv_fail "$c" "not run: $compromised"
+                done
+                return
+        fi
         # Free the module, turn nested off, then hold it again: now "enable" must be refused.
         if set_runtime off >/tmp/ctl.out 2>&1 && [ "$(nv_sysfs_nested kvm_amd)" = 0 ]; then
                 guard_check off enable 1
@@ -221,6 +240,9 @@ guard_check() {
         else
                 nv_fail "guard-$verb-module-untouched" \
                         "kvm_amd loaded=$(nv_is_loaded kvm_amd && echo yes || echo no) nested $before -> $after, refcnt $refs -> $(nv_refcnt kvm_amd)"
+                compromised="kvm_amd changed under the running VM of kvm-hold (pid $hold_pid)"
+                # The holder stays: its exit would put references of a module that is gone.
+                return
         fi
         kill "$hold_pid" 2>/dev/null
         wait "$hold_pid" 2>/dev/null
