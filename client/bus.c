@@ -4,6 +4,7 @@
 
 #include "bus.h"
 #include "polkit-agent.h"
+#include "remote.h"
 
 typedef enum {
         ERROR_OTHER,
@@ -84,17 +85,22 @@ static NvExitCode report_error(const GError *error, const char *action, gboolean
         switch (classify_error(error)) {
         case ERROR_NOT_RUNNING:
                 g_printerr("Failed to connect to nestvirtd: %s\n", msg);
-                g_printerr("Is nestvirtd installed, and is its D-Bus activation file in place?\n");
+                g_printerr("Hint: nestvirtd must be installed with its D-Bus activation file "
+                           "(org.nestvirt.NestVirt1.service) on the machine asked.\n");
                 return NV_EXIT_FAILURE;
         case ERROR_START_FAILED:
                 g_printerr("Failed to start nestvirtd: %s\n", msg);
-                g_printerr("See 'journalctl -u nestvirtd.service' for why.\n");
+                g_printerr("Hint: 'journalctl -u nestvirtd.service' says why.\n");
                 return NV_EXIT_FAILURE;
         case ERROR_DENIED:
                 g_printerr("Not authorized to %s: %s\n", action, msg);
                 if (change)
                         g_printerr("Hint: run as root, or ask an administrator for a polkit rule "
                                    "for " NESTVIRT_INTERFACE ".*\n");
+                else
+                        g_printerr("Hint: the D-Bus policy (" NESTVIRT_BUS_NAME ".conf in "
+                                   "/usr/share/dbus-1/system.d) lets everyone query nestvirtd; "
+                                   "something changed it.\n");
                 return NV_EXIT_NOT_AUTHORIZED;
         case ERROR_AUTH_REQUIRED:
                 g_printerr("Not authorized to %s: %s\n", action, msg);
@@ -102,28 +108,31 @@ static NvExitCode report_error(const GError *error, const char *action, gboolean
                 return NV_EXIT_NOT_AUTHORIZED;
         case ERROR_MISMATCH:
                 g_printerr("Failed to %s: %s\n", action, msg);
-                g_printerr("Do nestvirtd and nestvirtctl come from the same version?\n");
+                g_printerr("Hint: this nestvirtctl (" PACKAGE_VERSION ") needs a nestvirtd of the same "
+                           "version; 'nestvirtctl --json=short' shows the daemon's Version.\n");
                 return NV_EXIT_FAILURE;
         case ERROR_INVALID_ARGS:
-                /* This client only sends arguments the contract allows. */
+                /* This client only sends arguments the contract allows, so it is not a usage
+                 * error of the person: the daemon understands the contract differently. */
                 g_printerr("Failed to %s: %s\n", action, msg);
-                g_printerr("Hint: nestvirtd refused the request; do nestvirtd and nestvirtctl come from the "
-                           "same version?\n");
-                return NV_EXIT_USAGE;
+                g_printerr("Hint: nestvirtd refused the request; nestvirtctl " PACKAGE_VERSION
+                           " needs a nestvirtd of the same version.\n");
+                return NV_EXIT_FAILURE;
         case ERROR_NO_REPLY:
                 g_printerr("Failed to %s: %s\n", action, msg);
                 if (change)
                         g_printerr("Hint: nestvirtd did not answer in time, so the change may or may not "
                                    "have happened; 'nestvirtctl status' shows the state now.\n");
                 else
-                        g_printerr("nestvirtd did not answer in time; see 'journalctl -u "
-                                   "nestvirtd.service'.\n");
+                        g_printerr("Hint: nestvirtd did not answer in time; 'journalctl -u "
+                                   "nestvirtd.service' may say why.\n");
                 return NV_EXIT_FAILURE;
         case ERROR_VMS_RUNNING:
                 /* The daemon's message names the processes that hold the module. */
                 g_printerr("Failed to %s: %s\n", action, msg);
                 if (change)
-                        g_printerr("Hint: shut those VMs down, then run this again.\n");
+                        g_printerr("Hint: shut those VMs down and run this again, or change only the "
+                                   "next boot with --persistent.\n");
                 return NV_EXIT_VMS_RUNNING;
         case ERROR_BUILTIN:
                 /* The daemon's message gives the kernel command line argument. */
@@ -138,7 +147,7 @@ static NvExitCode report_error(const GError *error, const char *action, gboolean
         case ERROR_NOT_SUPPORTED:
                 g_printerr("Failed to %s: %s\n", action, msg);
                 if (change)
-                        g_printerr("Hint: 'nestvirtctl status' shows what this host offers.\n");
+                        g_printerr("Hint: 'nestvirtctl check' explains what this host lacks.\n");
                 return NV_EXIT_NOT_SUPPORTED;
         case ERROR_RELOAD_FAILED:
                 /* The daemon's message says what failed and what the rollback restored. */
@@ -176,7 +185,16 @@ NvExitCode nv_bus_get(NvCtl *ctl, GDBusConnection **ret_bus)
 {
         g_autoptr(GError) error = NULL;
 
-        if (!ctl->bus) {
+        if (!ctl->bus && ctl->host) {
+                if (!nv_remote_connect(ctl->host, &ctl->transport, &ctl->bus, &error)) {
+                        g_printerr("Failed to connect to the system bus of %s over ssh: %s\n", ctl->host,
+                                error->message);
+                        g_printerr("Hint: 'ssh %s' must log in without a terminal, and %s must have "
+                                   "systemd-stdio-bridge (systemd 246 or later).\n",
+                                ctl->host, ctl->host);
+                        return NV_EXIT_FAILURE;
+                }
+        } else if (!ctl->bus) {
                 ctl->bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
                 if (!ctl->bus) {
                         g_printerr("Failed to connect to the system bus: %s\n", error->message);
@@ -185,6 +203,47 @@ NvExitCode nv_bus_get(NvCtl *ctl, GDBusConnection **ret_bus)
         }
 
         *ret_bus = ctl->bus;
+        return NV_EXIT_SUCCESS;
+}
+
+void nv_bus_disconnect(NvCtl *ctl)
+{
+        if (ctl->transport) {
+                nv_remote_disconnect(g_steal_pointer(&ctl->transport), ctl->bus);
+                g_clear_object(&ctl->bus);
+        } else
+                g_clear_object(&ctl->bus);
+}
+
+NvExitCode nv_bus_call(NvCtl *ctl, const char *method, const GVariantType *reply_type, GVariant **ret_reply,
+        GError **error)
+{
+        GDBusConnection *bus;
+        NvExitCode r;
+
+        r = nv_bus_get(ctl, &bus);
+        if (r != NV_EXIT_SUCCESS)
+                return r;
+
+        *ret_reply = g_dbus_connection_call_sync(bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH,
+                NESTVIRT_INTERFACE, method, NULL, reply_type, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+        return NV_EXIT_SUCCESS;
+}
+
+NvExitCode nv_bus_query(
+        NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action, GVariant **ret_reply)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = NULL;
+        NvExitCode r;
+
+        r = nv_bus_call(ctl, method, reply_type, &reply, &error);
+        if (r != NV_EXIT_SUCCESS)
+                return r;
+        if (!reply)
+                return nv_bus_report_error(error, action);
+
+        *ret_reply = g_steal_pointer(&reply);
         return NV_EXIT_SUCCESS;
 }
 
@@ -225,8 +284,11 @@ NvExitCode nv_bus_call_change(NvCtl *ctl, const char *method, GVariant *paramete
 
         if (ctl->ask_password) {
                 flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
-                /* Registered before the call, so polkit finds it when the daemon asks. */
-                agent = nv_polkit_agent_open();
+                /* Registered before the call, so polkit finds it when the daemon asks. An agent
+                 * here cannot answer for another machine's polkit: with -H only an agent there
+                 * (in a session of the ssh user) can. */
+                if (!ctl->host)
+                        agent = nv_polkit_agent_open();
         }
 
         *ret_reply = g_dbus_connection_call_sync(bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH,

@@ -9,8 +9,22 @@
 /* Every helper here reports its own failure on stderr, as one sentence and maybe a hint, and
  * returns the exit code for it, so a verb just passes a non-zero code on. */
 
-/* Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set) on first use. */
+/* Connects on first use: to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), or with -H to the
+ * system bus of that host over ssh (see remote.h). */
 NvExitCode nv_bus_get(NvCtl *ctl, GDBusConnection **ret_bus);
+
+/* Closes the connection, and with -H ends ssh. */
+void nv_bus_disconnect(NvCtl *ctl);
+
+/* Calls a method of the interface that takes no arguments and changes nothing (ListVMs, Check).
+ * Returns non-zero only when the bus is unreachable (already reported); otherwise *ret_reply is
+ * the reply, or NULL with error set for the caller to report or to tolerate. */
+NvExitCode nv_bus_call(NvCtl *ctl, const char *method, const GVariantType *reply_type, GVariant **ret_reply,
+        GError **error);
+
+/* nv_bus_call() that reports a failed call itself; action completes "Failed to ...". */
+NvExitCode nv_bus_query(
+        NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action, GVariant **ret_reply);
 
 /* All properties of the interface in one GetAll round trip, as an a{sv}. */
 NvExitCode nv_bus_get_all_properties(NvCtl *ctl, GVariant **ret_props);

@@ -16,12 +16,18 @@ typedef enum {
         NV_SCOPE_BOTH = NV_SCOPE_RUNTIME | NV_SCOPE_PERSISTENT,
 } NvScope;
 
+typedef struct NvPager NvPager;
+
 /* What the options decided, handed to every verb, so verbs need no globals. */
 typedef struct {
         NvJsonMode json;
         gboolean no_pager;
         gboolean color;
+        int columns; /* the terminal's width when stdout is one, else 0 (do not wrap) */
         NvScope scope; /* 0 when neither --runtime nor --persistent was given */
         gboolean ask_password; /* FALSE with --no-ask-password */
+        char *host; /* -H: [USER@]HOST reached over ssh; NULL for this machine */
         GDBusConnection *bus; /* connected on first use: --help and usage errors need no bus */
+        GSubprocess *transport; /* with -H: the ssh process that carries the connection */
+        NvPager *pager; /* running while a verb's output goes through it */
 } NvCtl;

@@ -22,8 +22,11 @@
  *     "NestedSettings":       [ { "source": string, "value": string, "effect": string }, ... ],
  *     "NestedOverridden":     [ string, ... ],
  *     "NestedConflict":       boolean,
- *     "ModulesDisabled":      boolean
+ *     "ModulesDisabled":      boolean,
+ *     "VMCount":              number
  *   }
+ *
+ * The forms of "vms", "check" and "monitor" are described where they are built, below.
  *
  * A property the daemon does not send is absent. A property this client does not know is still
  * printed, converted by its D-Bus type: integers as numbers, strings, object paths and signatures
@@ -181,13 +184,11 @@ static void add_value(JsonBuilder *b, GVariant *v, const char *const *fields)
         }
 }
 
-static NvExitCode print_object(JsonBuilder *b, NvJsonMode mode)
+NvExitCode nv_json_print_node(JsonNode *root, NvJsonMode mode)
 {
         g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
         g_autofree char *text = NULL;
 
-        root = json_builder_get_root(b);
         json_generator_set_root(gen, root);
         json_generator_set_pretty(gen, mode == NV_JSON_PRETTY);
         json_generator_set_indent(gen, 2);
@@ -196,6 +197,26 @@ static NvExitCode print_object(JsonBuilder *b, NvJsonMode mode)
 
         printf("%s\n", text);
         return NV_EXIT_SUCCESS;
+}
+
+static NvExitCode print_object(JsonBuilder *b, NvJsonMode mode)
+{
+        g_autoptr(JsonNode) root = json_builder_get_root(b);
+
+        return nv_json_print_node(root, mode);
+}
+
+JsonNode *nv_json_property_node(const char *name, GVariant *value)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonNode) root = NULL;
+
+        /* A builder's root must be a container; the value is its only element. */
+        json_builder_begin_array(b);
+        add_value(b, value, fields_for(name));
+        json_builder_end_array(b);
+        root = json_builder_get_root(b);
+        return json_array_dup_element(json_node_get_array(root), 0);
 }
 
 NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
@@ -232,5 +253,49 @@ NvExitCode nv_json_print_reply(GVariant *reply, const char *const *names, NvJson
         }
         json_builder_end_object(b);
 
+        return print_object(b, mode);
+}
+
+/*
+ * "vms": ListVMs as one object, with the member names of the contract's documentation:
+ *
+ *   {
+ *     "vms": [ { "pid": number, "uid": number, "command": string, "name": string,
+ *                "manager": string, "vm_id": string, "nesting": string, "cpu": string }, ... ],
+ *     "uninspected": number
+ *   }
+ *
+ * Empty strings stay empty strings (the bus has no null), so the JSON equals the reply.
+ */
+NvExitCode nv_json_print_vms(GVariant *reply, NvJsonMode mode)
+{
+        static const char *const fields[] = { "pid", "uid", "command", "name", "manager", "vm_id", "nesting",
+                "cpu", NULL };
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(GVariant) vms = g_variant_get_child_value(reply, 0);
+        g_autoptr(GVariant) uninspected = g_variant_get_child_value(reply, 1);
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "vms");
+        add_value(b, vms, fields);
+        json_builder_set_member_name(b, "uninspected");
+        add_value(b, uninspected, NULL);
+        json_builder_end_object(b);
+
+        return print_object(b, mode);
+}
+
+/*
+ * "check": Check as an array, one object per finding, in the daemon's order:
+ *
+ *   [ { "id": string, "level": "info" | "warning" | "error", "summary": string, "hint": string }, ... ]
+ */
+NvExitCode nv_json_print_findings(GVariant *reply, NvJsonMode mode)
+{
+        static const char *const fields[] = { "id", "level", "summary", "hint", NULL };
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(GVariant) findings = g_variant_get_child_value(reply, 0);
+
+        add_value(b, findings, fields);
         return print_object(b, mode);
 }

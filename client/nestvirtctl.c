@@ -15,8 +15,12 @@
 
 #include <glib.h>
 
+#include "bus.h"
 #include "ctl.h"
 #include "exit-codes.h"
+#include "pager.h"
+#include "remote.h"
+#include "text.h"
 #include "verbs.h"
 
 /* Width of the first column of --help, shared by verbs and options so both line up. */
@@ -41,6 +45,7 @@ static const struct option options[] = {
         { "runtime", no_argument, NULL, ARG_RUNTIME },
         { "persistent", no_argument, NULL, ARG_PERSISTENT },
         { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+        { "host", required_argument, NULL, 'H' },
         {},
 };
 
@@ -55,6 +60,19 @@ static const struct {
         { "   --runtime", "Change only the live value (enable, disable)" },
         { "   --persistent", "Change only the next boot's value (enable, disable)" },
         { "   --no-ask-password", "Do not let polkit ask for a password" },
+        { "-H --host=[USER@]HOST", "Operate on a remote host (over ssh)" },
+};
+
+static const struct {
+        NvExitCode code;
+        const char *meaning;
+} exit_help[] = {
+        { NV_EXIT_SUCCESS, "success" },
+        { NV_EXIT_FAILURE, "failure" },
+        { NV_EXIT_USAGE, "usage error" },
+        { NV_EXIT_NOT_AUTHORIZED, "not authorized" },
+        { NV_EXIT_VMS_RUNNING, "VMs hold the KVM module" },
+        { NV_EXIT_NOT_SUPPORTED, "not supported on this host" },
 };
 
 static void help(void)
@@ -73,6 +91,12 @@ static void help(void)
                 else
                         printf("  %-*s %s\n", HELP_COLUMN, option_help[i].name, option_help[i].summary);
         }
+
+        printf("\nExit status:\n");
+        for (size_t i = 0; i < G_N_ELEMENTS(exit_help); i++)
+                printf("  %d  %s\n", (int) exit_help[i].code, exit_help[i].meaning);
+
+        printf("\nSee the nestvirtctl(1) man page for details.\n");
 }
 
 /* Like systemd: NO_COLOR (https://no-color.org) wins, then only a terminal that is not dumb. */
@@ -112,7 +136,7 @@ static int parse_argv(NvCtl *ctl, int argc, char **argv)
 
         /* We print our own usage errors, and ':' makes a missing argument distinguishable. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hH:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -126,9 +150,19 @@ static int parse_argv(NvCtl *ctl, int argc, char **argv)
                                 return r;
                         break;
                 case ARG_NO_PAGER:
-                        /* Nothing pages yet; accepted so scripts can pass it already. */
                         ctl->no_pager = TRUE;
                         break;
+                case 'H': {
+                        g_autofree char *user = NULL, *host = NULL;
+
+                        if (!nv_remote_parse_host(optarg, &user, &host)) {
+                                g_printerr("Invalid host '%s': expected [USER@]HOST. " NV_SEE_HELP "\n", optarg);
+                                return NV_EXIT_USAGE;
+                        }
+                        g_free(ctl->host);
+                        ctl->host = g_strdup(optarg);
+                        break;
+                }
                 case ARG_RUNTIME:
                         ctl->scope |= NV_SCOPE_RUNTIME;
                         break;
@@ -171,18 +205,22 @@ int main(int argc, char *argv[])
         setlocale(LC_ALL, "");
         g_set_prgname("nestvirtctl");
         ctl.color = use_color();
+        ctl.columns = nv_terminal_columns();
 
         r = parse_argv(&ctl, argc, argv);
         if (r < 0)
                 r = nv_verbs_dispatch(&ctl, argc - optind, argv + optind);
 
-        g_clear_object(&ctl.bus);
-
-        /* A full disk or a closed pipe must not pass for success. */
-        if (fflush(stdout) != 0 || ferror(stdout)) {
+        /* A full disk or a closed pipe must not pass for success. A pager that was quit before
+         * the end is no failure, though (GDBus ignores SIGPIPE, so that shows as EPIPE here). */
+        if ((fflush(stdout) != 0 || ferror(stdout)) && !ctl.pager) {
                 g_printerr("Failed to write to standard output: %s\n", g_strerror(errno));
                 if (r == NV_EXIT_SUCCESS)
                         r = NV_EXIT_FAILURE;
         }
+
+        nv_pager_close(&ctl);
+        nv_bus_disconnect(&ctl);
+        g_free(ctl.host);
         return r;
 }

@@ -36,6 +36,7 @@ static const struct {
         { "NestedOverridden", "as", FIELD_STRV, offsetof(NvStatusInfo, nested_overridden) },
         { "NestedConflict", "b", FIELD_BOOL, offsetof(NvStatusInfo, nested_conflict) },
         { "ModulesDisabled", "b", FIELD_BOOL, offsetof(NvStatusInfo, modules_disabled) },
+        { "VMCount", "u", FIELD_UINT32, offsetof(NvStatusInfo, vm_count) },
 };
 
 static void nested_setting_free(gpointer p)

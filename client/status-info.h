@@ -41,6 +41,7 @@ typedef struct {
         char **nested_overridden;
         NvOptBool nested_conflict;
         NvOptBool modules_disabled;
+        NvOptUint32 vm_count;
 } NvStatusInfo;
 
 /* props is the a{sv} of GetAll; properties this client does not know are skipped. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "table.h"
+#include "text.h"
 
 /* Room left of the longest label, like hostnamectl, so the block stands out from a prompt. */
 #define LABEL_INDENT 2
@@ -48,12 +49,15 @@ void nv_table_free(NvTable *table)
 
 void nv_table_add(NvTable *table, const char *label, const char *color, const char *format, ...)
 {
+        g_autofree char *value = NULL;
         Row row = { 0 };
         va_list ap;
 
         va_start(ap, format);
-        row.value = g_strdup_vprintf(format, ap);
+        value = g_strdup_vprintf(format, ap);
         va_end(ap);
+        /* Values carry host data (file names, CPU strings): never let them steer the terminal. */
+        row.value = nv_text_printable(value);
         row.label = g_strdup(label);
         row.color = table->color ? color : NULL;
         g_array_append_val(table->rows, row);

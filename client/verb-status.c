@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* "nestvirtctl status": every property in one GetAll, shown as a readable block. The JSON form
- * is json-output.c's; this file is only the human one. */
+/* "nestvirtctl status": every property in one GetAll, shown as a readable block, followed by
+ * the warnings and errors of Check, one line each. The JSON form is json-output.c's (GetAll
+ * alone); this file is only the human one. */
 
 #include <stdio.h>
 
 #include "bus.h"
+#include "findings-text.h"
 #include "json-output.h"
 #include "nested-text.h"
+#include "pager.h"
 #include "status-info.h"
 #include "table.h"
 #include "verbs.h"
@@ -218,7 +221,8 @@ static void add_hardware_warning(NvTable *t, const NvStatusInfo *i)
                         "The CPU does not show %s, so KVM cannot run VMs here.", flag);
 }
 
-static void add_warnings(NvTable *t, const NvStatusInfo *i)
+/* The warnings this client derives from the properties alone, for a daemon without Check. */
+static void add_property_warnings(NvTable *t, const NvStatusInfo *i)
 {
         if (g_strcmp0(i->nested_next_load, "invalid") == 0)
                 add_invalid_warning(t, i);
@@ -238,12 +242,54 @@ static void add_warnings(NvTable *t, const NvStatusInfo *i)
                 add_hardware_warning(t, i);
 }
 
+/* One line per warning or error of Check; info findings are for "nestvirtctl check". */
+static void add_findings(NvTable *t, GVariant *check_reply)
+{
+        g_autoptr(GVariant) findings = g_variant_get_child_value(check_reply, 0);
+        const char *id, *level, *summary, *hint;
+        gboolean any = FALSE;
+        GVariantIter iter;
+
+        g_variant_iter_init(&iter, findings);
+        while (g_variant_iter_next(&iter, "(&s&s&s&s)", &id, &level, &summary, &hint)) {
+                NvLevelStyle style = nv_level_style(level);
+                if (style.rank < 1)
+                        continue;
+                nv_table_add(t, style.label, style.color, "%s", summary);
+                any = TRUE;
+        }
+        if (any)
+                nv_table_add(t, "Hint", NULL, "'nestvirtctl check' says what to do.");
+}
+
+static void add_vm_count(NvTable *t, const NvStatusInfo *i)
+{
+        if (!i->vm_count.set)
+                return; /* an older daemon */
+        if (i->vm_count.value == 0)
+                nv_table_add(t, "VMs", NULL, "none holding KVM");
+        else
+                nv_table_add(t, "VMs", NULL, "%" G_GUINT32_FORMAT " holding KVM", i->vm_count.value);
+}
+
 NvExitCode nv_verb_status(NvCtl *ctl, int argc, char **argv)
 {
-        g_autoptr(GVariant) props = NULL;
+        g_autoptr(GVariant) props = NULL, check = NULL;
         g_autoptr(NvStatusInfo) info = NULL;
         g_autoptr(NvTable) table = NULL;
+        g_autoptr(GError) error = NULL;
         NvExitCode r;
+
+        if (ctl->json == NV_JSON_OFF) {
+                /* Check first: it renews the daemon's snapshot, VMCount included, so the GetAll
+                 * after it is as fresh as the findings. A daemon without Check (or one that
+                 * fails it) still gets a status, with the warnings this client derives itself. */
+                r = nv_bus_call(ctl, "Check", G_VARIANT_TYPE("(a(ssss))"), &check, &error);
+                if (r != NV_EXIT_SUCCESS)
+                        return r;
+                if (!check)
+                        g_debug("Check failed, showing the warnings of the properties: %s", error->message);
+        }
 
         r = nv_bus_get_all_properties(ctl, &props);
         if (r != NV_EXIT_SUCCESS)
@@ -263,9 +309,14 @@ NvExitCode nv_verb_status(NvCtl *ctl, int argc, char **argv)
         add_nested(table, info);
         add_next_load(table, info);
         add_settings(table, info);
+        add_vm_count(table, info);
         nv_table_add(table, "Kernel release", NULL, "%s", info->kernel_release ? info->kernel_release : NA);
-        add_warnings(table, info);
+        if (check)
+                add_findings(table, check);
+        else
+                add_property_warnings(table, info);
 
+        nv_pager_open(ctl);
         nv_table_print(table, stdout);
         return NV_EXIT_SUCCESS;
 }

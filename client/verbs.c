@@ -24,6 +24,9 @@ typedef struct {
 /* Adding a verb is one line here, one declaration in verbs.h and one file. */
 static const NvVerb verbs[] = {
         { "status", NULL, 0, 0, NV_VERB_DEFAULT, nv_verb_status, "Show the state of nested virtualization" },
+        { "vms", NULL, 0, 0, 0, nv_verb_vms, "List the processes that hold KVM" },
+        { "check", NULL, 0, 0, 0, nv_verb_check, "Tell what to know about nesting on this host" },
+        { "monitor", NULL, 0, 0, 0, nv_verb_monitor, "Print changes as they happen, until Ctrl+C" },
         { "enable", NULL, 0, 0, NV_VERB_SCOPE, nv_verb_set,
                 "Turn nested virtualization on (now and at next boot)" },
         { "disable", NULL, 0, 0, NV_VERB_SCOPE, nv_verb_set,

@@ -21,6 +21,9 @@ void nv_verbs_print_help(FILE *f, int width);
 
 /* The verbs, one file each. */
 NvExitCode nv_verb_status(NvCtl *ctl, int argc, char **argv);
+NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv);
+NvExitCode nv_verb_check(NvCtl *ctl, int argc, char **argv);
+NvExitCode nv_verb_monitor(NvCtl *ctl, int argc, char **argv);
 NvExitCode nv_verb_set(NvCtl *ctl, int argc, char **argv); /* enable and disable */
 NvExitCode nv_verb_reset(NvCtl *ctl, int argc, char **argv);
 NvExitCode nv_verb_enforce(NvCtl *ctl, int argc, char **argv);

@@ -11,6 +11,8 @@
 # The debootstrapped Debian, built once and cached. Bump the version when its recipe changes.
 NV_ROOTFS_RECIPE=1
 NV_ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,kmod,udev"
+# What a nestvirt package would depend on (the libraries of nestvirtd and nestvirtctl).
+NV_ROOTFS_PACKAGES="$NV_ROOTFS_PACKAGES,libglib2.0-0,libjson-glib-1.0-0,libkmod2,libsystemd0,libudev1"
 
 NV_FULL_CHECKS_1="boot-kvm-amd-autoloaded boot-enforce-unit-succeeded daemon-idle-after-boot
         activation-by-status activation-by-systemd idle-exit
@@ -70,6 +72,10 @@ nv_build_rootfs_locked() {
         rm -rf "$r/var/lib/apt/lists/"* "$r/var/cache/apt/"*.bin "$r/var/log/"*.log
         touch "$dir/.complete"
         nv_log "rootfs ready: $(du -sh "$r" | cut -f1)"
+        # Older recipes are of no use any more.
+        for old in "$NV_CACHE"/rootfs/*; do
+                [ "$old" = "$dir" ] || rm -rf "$old"
+        done
 }
 
 # A build of the project for /usr, as a distribution package would install it. The meson tree
@@ -82,8 +88,11 @@ nv_usr_build() {
                 echo "$build"
                 return
         fi
-        b=$NV_CACHE/build-usr-$(echo "$src" | cksum | cut -d' ' -f1)
-        if [ ! -f "$b/build.ninja" ]; then
+        # One cached tree; set up again when it belongs to another source folder (a new clone).
+        b=$NV_CACHE/build-usr
+        built_from=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
+                "$b/meson-info/meson-info.json" 2>/dev/null || true)
+        if [ ! -f "$b/build.ninja" ] || [ "$built_from" != "$src" ]; then
                 rm -rf "$b"
                 meson setup "$b" "$src" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
                         -Dtests=false >"$work/meson-setup.log" 2>&1 || {
@@ -106,7 +115,7 @@ nv_full_initramfs() {
         nv_install_file "$r" /bin/busybox /usr/bin/busybox
         nv_install_with_libs "$r" "$(command -v kmod)" /usr/bin/kmod
         ln -s ../bin/kmod "$r/usr/sbin/modprobe"
-        for applet in sh mount mkdir sleep switch_root cat echo poweroff; do
+        for applet in sh mount umount mkdir sleep switch_root cat echo poweroff test '['; do
                 ln -s busybox "$r/usr/bin/$applet"
         done
         cp -a "$NV_KMODS/lib/modules" "$r/usr/lib/"
@@ -125,6 +134,12 @@ nv_full_image() {
                 cat "$work/meson-install.log" >&2
                 nv_die "meson install --destdir failed"
         }
+        # Every library the installed programs need must be in the image (as a package's
+        # dependencies would bring them).
+        for f in "$r/usr/libexec/nestvirtd" "$r/usr/bin/nestvirtctl"; do
+                missing=$(chroot "$r" ldd "${f#"$r"}" 2>&1 | grep 'not found' || true)
+                [ -z "$missing" ] || nv_die "the image lacks libraries of ${f#"$r"}: $missing (add their packages to NV_ROOTFS_PACKAGES)"
+        done
         # What a package's postinst does: enable the boot unit.
         systemctl --root="$r" enable nestvirt-enforce.service >/dev/null 2>&1 ||
                 nv_log "warning: could not enable nestvirt-enforce.service (not installed?)"

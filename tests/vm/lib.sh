@@ -98,6 +98,10 @@ nv_fetch_kernel_locked() {
         echo "$rel" >"$dir/release"
         rm -rf "$tmp"
         touch "$dir/.complete"
+        # A newer kernel package replaces the older ones.
+        for old in "$NV_CACHE"/kernel/linux-image-*; do
+                [ "$old" = "$dir" ] || rm -rf "$old"
+        done
         nv_log "kernel $rel cached in $dir ($(wc -l <"$dir/modules/lib/modules/$rel/modules.dep") modules)"
 }
 

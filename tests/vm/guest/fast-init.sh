@@ -214,7 +214,11 @@ guard_check() {
         # Through nestvirtctl (or nv-bus when the verb is missing): must fail.
         ctl_ok=no
         if have_ctl_verbs; then
-                timeout 120 nestvirtctl "$verb" --runtime >/tmp/ctl.out 2>&1 || ctl_ok=refused
+                # nestvirtctl's exit code 4: "VMs hold the module".
+                timeout 120 nestvirtctl "$verb" --runtime >/tmp/ctl.out 2>&1
+                ctl_rc=$?
+                [ $ctl_rc = 4 ] && ctl_ok=refused
+                echo "(exit $ctl_rc)" >>/tmp/ctl.out
         else
                 ctl_ok=refused
         fi
@@ -228,7 +232,7 @@ guard_check() {
                 if [ "$ctl_ok" = refused ]; then
                         nv_pass "guard-$verb-refused-vmsrunning"
                 else
-                        nv_fail "guard-$verb-refused-vmsrunning" "nestvirtctl $verb succeeded while a VM ran"
+                        nv_fail "guard-$verb-refused-vmsrunning" "nestvirtctl $verb did not exit with 4 (VMs running): $(tr '\n' ' ' </tmp/ctl.out)"
                 fi
                 ;;
         *) nv_fail "guard-$verb-refused-vmsrunning" "want VMsRunning naming kvm-hold, got: $answer" ;;

@@ -80,3 +80,13 @@ nv_is_loaded() {
 nv_json_field() {
         tr -d ' \n' <"$1" | sed -n "s/.*\"$2\":\(\"[^\"]*\"\|[a-z0-9]*\).*/\1/p" | tr -d '"'
 }
+
+# nv_result NAME WHY STATUS: PASS when STATUS (of the check just made) is 0, else FAIL with WHY.
+#   [ "$a" = x ] && [ "$b" = y ]; nv_result name "a=$a b=$b" $?
+nv_result() {
+        if [ "$3" = 0 ]; then
+                nv_pass "$1"
+        else
+                nv_fail "$1" "$2"
+        fi
+}

@@ -1,0 +1,227 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The full tier's checks inside the Debian guest (run by nestvirt-test.service once the boot is
+# done). nestvirt is installed as a package would install it; nothing here starts nestvirtd by
+# hand. The kernel command line's nestvirt.stage=1|2|3 chooses the boot (see tests/vm/full.sh).
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C
+NV_OUT=/dev/ttyS0
+. /usr/lib/nestvirt-test/lib.sh
+
+T=/usr/lib/nestvirt-test
+AUDIT_ID=7b1e0f3c5a6d4e8f9a2b3c4d5e6f7081
+DROPIN=/etc/modprobe.d/zz-nestvirt.conf
+NVUSER=nvuser
+RULE=/etc/polkit-1/rules.d/50-nestvirt-test.rules
+tmp=$(mktemp -d)
+
+diagnostics() {
+        nv_say "--- failed units ---"
+        systemctl --failed --no-legend --no-pager >"$NV_OUT" 2>&1
+        nv_say "--- journal of nestvirtd, nestvirt-enforce and the test units (this boot) ---"
+        journalctl -b --no-pager -o short-monotonic -u nestvirtd.service -u nestvirt-enforce.service \
+                -u nestvirt-test-precondition.service -u polkit.service | tail -n 80 >"$NV_OUT" 2>&1
+}
+
+finish() {
+        [ "$NV_FAILED" -gt 0 ] && diagnostics
+        nv_done
+        systemctl poweroff --no-block
+        exit 0
+}
+
+# A guest that wedges still ends, with a FAIL the host sees.
+(
+        sleep 400
+        nv_fail watchdog "the guest did not finish within 400 s"
+        nv_done
+        systemctl poweroff -ff
+) &
+
+unit() {
+        systemctl show -P "$2" "$1" 2>/dev/null
+}
+
+unit_done_ok() {
+        [ "$(unit "$1" Result)" = success ] && [ "$(unit "$1" ActiveState)" = active ] &&
+                [ "$(unit "$1" ExecMainStatus)" = 0 ] && [ -n "$(unit "$1" ExecMainStartTimestamp)" ]
+}
+
+unit_state() {
+        echo "ActiveState=$(unit "$1" ActiveState) Result=$(unit "$1" Result) ExecMainStatus=$(unit "$1" ExecMainStatus) started=$(unit "$1" ExecMainStartTimestamp)"
+}
+
+daemon_inactive() {
+        [ "$(unit nestvirtd.service ActiveState)" = inactive ]
+}
+
+audit_records() {
+        journalctl -b --no-pager -o cat MESSAGE_ID=$AUDIT_ID "$@" 2>/dev/null
+}
+
+as_user() {
+        runuser -u "$NVUSER" -- "$@"
+}
+
+nested() {
+        nv_sysfs_nested kvm_amd
+}
+
+score() {
+        sed -n 's/.*Overall exposure level for nestvirtd.service: \([0-9.]*\).*/\1/p'
+}
+
+# ---------------------------------------------------------------------------------------------
+stage1() {
+        # --- boot: udev loaded the module, the boot unit ran (nothing to change on a first boot) ---
+        if nv_is_loaded kvm_amd; then
+                nv_pass boot-kvm-amd-autoloaded
+        else
+                nv_fail boot-kvm-amd-autoloaded "kvm_amd is not loaded after boot (udev did not load it)"
+                /sbin/modprobe kvm_amd
+        fi
+        nv_check boot-enforce-unit-succeeded "nestvirt-enforce.service: $(unit_state nestvirt-enforce.service)" \
+                unit_done_ok nestvirt-enforce.service
+
+        # --- activation: the boot unit activated nestvirtd; it exits when idle (30 s) ---
+        nv_wait_for 90 daemon_inactive
+        nv_result daemon-idle-after-boot "nestvirtd.service still $(unit nestvirtd.service ActiveState) 90 s after boot" $?
+        before=$(unit nestvirtd.service InvocationID)
+        activated=no
+        if timeout 60 nestvirtctl status >"$tmp/status" 2>&1 && grep -q kvm_amd "$tmp/status" &&
+                [ "$(unit nestvirtd.service ActiveState)" = active ]; then
+                activated=yes
+                nv_pass activation-by-status
+        else
+                nv_fail activation-by-status "nestvirtctl status: $(tr '\n' ' ' <"$tmp/status"); nestvirtd.service $(unit nestvirtd.service ActiveState)"
+        fi
+        sed 's/^/status: /' "$tmp/status" >"$NV_OUT"
+        pid=$(unit nestvirtd.service MainPID)
+        ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+        after=$(unit nestvirtd.service InvocationID)
+        [ "$pid" != 0 ] && [ "$ppid" = 1 ] && [ -n "$after" ] && [ "$after" != "$before" ]
+        nv_result activation-by-systemd "MainPID=$pid PPid=$ppid invocation $before -> $after" $?
+        t0=$(date +%s)
+        if [ $activated = no ]; then
+                nv_fail idle-exit "not run: nestvirtd was not activated"
+        elif nv_wait_for 90 daemon_inactive && [ "$(unit nestvirtd.service Result)" = success ]; then
+                nv_pass idle-exit
+                nv_note "nestvirtd exited $(($(date +%s) - t0)) s after the last call"
+        else
+                nv_fail idle-exit "nestvirtd.service: $(unit_state nestvirtd.service)"
+        fi
+
+        # --- polkit: an unprivileged user is refused, then allowed by a rule ---
+        [ "$(nested)" = 1 ] || nv_note "nested is $(nested) before the polkit checks, expected 1"
+        as_user timeout 60 nestvirtctl --no-ask-password disable --runtime >"$tmp/user" 2>&1
+        rc=$?
+        as_user timeout 60 "$T/nv-bus" call SetNested 0 1 >"$tmp/user-bus" 2>&1
+        nv_note "unprivileged, no rule: nestvirtctl exit $rc: $(tr '\n' ' ' <"$tmp/user"); bus: $(cat "$tmp/user-bus")"
+        case $(cat "$tmp/user-bus") in
+        "ERROR org.freedesktop.DBus.Error.AccessDenied:"* | "ERROR org.freedesktop.DBus.Error.InteractiveAuthorizationRequired:"*)
+                bus_refused=yes ;;
+        *) bus_refused=no ;;
+        esac
+        # nestvirtctl's exit code 3: "the bus policy or polkit said no".
+        [ $rc = 3 ] && [ $bus_refused = yes ] && [ "$(nested)" = 1 ]
+        nv_result polkit-unprivileged-refused \
+                "nestvirtctl exit $rc, bus answer '$(cat "$tmp/user-bus")', nested now $(nested)" $?
+
+        mkdir -p "$(dirname "$RULE")"
+        cat >"$RULE" <<EOF
+// nestvirt QEMU test: $NVUSER may change nested virtualization now.
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.nestvirt.NestVirt1.set-nested" && subject.user == "$NVUSER")
+                return polkit.Result.YES;
+});
+EOF
+        # polkitd rereads its rules when the folder changes; give it a moment.
+        allowed=no
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+                if as_user timeout 60 nestvirtctl --no-ask-password disable --runtime >"$tmp/user" 2>&1; then
+                        allowed=yes
+                        break
+                fi
+                sleep 1
+        done
+        [ $allowed = yes ] && [ "$(nested)" = 0 ]
+        nv_result polkit-rule-allows-unprivileged "with the rule: $(tr '\n' ' ' <"$tmp/user"), nested now $(nested)" $?
+        rm -f "$RULE"
+        timeout 60 nestvirtctl enable --runtime >"$tmp/ctl" 2>&1 ||
+                nv_note "restoring nested=1 failed: $(cat "$tmp/ctl")"
+
+        # --- disable: now and for the next boot ---
+        if timeout 60 nestvirtctl disable >"$tmp/ctl" 2>&1 && [ "$(nested)" = 0 ] &&
+                grep -q '^options kvm_amd nested=0' "$DROPIN" 2>/dev/null; then
+                nv_pass disable-runtime-and-persistent
+        else
+                nv_fail disable-runtime-and-persistent "$(tr '\n' ' ' <"$tmp/ctl") nested=$(nested) drop-in: $(tr '\n' ' ' <"$DROPIN" 2>&1)"
+        fi
+        sed 's/^/drop-in: /' "$DROPIN" >"$NV_OUT" 2>&1
+
+        # --- the journal holds the audit records, with their fields ---
+        audit_records >"$tmp/audit"
+        sed 's/^/audit: /' "$tmp/audit" >"$NV_OUT"
+        by_user=$(audit_records NESTVIRT_CALLER_UID=1000 NESTVIRT_OUTCOME=done | wc -l)
+        by_root=$(audit_records NESTVIRT_CALLER_UID=0 NESTVIRT_OUTCOME=done \
+                "NESTVIRT_REQUEST=SetNested(disabled, runtime+persistent)" | wc -l)
+        [ "$by_user" -ge 1 ] && [ "$by_root" -ge 1 ]
+        nv_result journal-audit-records "records: $(wc -l <"$tmp/audit") in all, $by_user done by uid 1000, $by_root persistent disable by root" $?
+
+        # --- systemd-analyze security: the running manager agrees with the offline analysis ---
+        online=$(systemd-analyze security --no-pager nestvirtd.service 2>&1 | score)
+        offline=$(systemd-analyze security --no-pager --offline=yes /usr/lib/systemd/system/nestvirtd.service 2>&1 | score)
+        host=$(cat "$T/host-offline-score" 2>/dev/null)
+        nv_note "exposure of nestvirtd.service: online $online, offline in the guest $offline, offline on the host $host"
+        [ -n "$online" ] && [ "$online" = "$offline" ]
+        nv_result security-online-matches-offline "online $online, offline $offline" $?
+        [ -n "$online" ] && [ "$online" = "$host" ]
+        nv_result security-guest-matches-host "online in the guest $online, offline on the host $host" $?
+}
+
+# ---------------------------------------------------------------------------------------------
+stage2() {
+        if nv_is_loaded kvm_amd && [ "$(nested)" = 0 ]; then
+                nv_pass reboot-module-comes-up-off
+        else
+                nv_fail reboot-module-comes-up-off "kvm_amd loaded: $(nv_is_loaded kvm_amd && echo yes || echo no), nested=$(nested)"
+        fi
+        nv_check reboot-enforce-unit-succeeded "nestvirt-enforce.service: $(unit_state nestvirt-enforce.service)" \
+                unit_done_ok nestvirt-enforce.service
+        next=$("$T/nv-bus" get NestedNextLoad 2>&1)
+        source=$("$T/nv-bus" get NestedNextLoadSource 2>&1)
+        [ "$next" = disabled ] && [ "$source" = "$DROPIN" ]
+        nv_result reboot-next-load-from-dropin "NestedNextLoad=$next NestedNextLoadSource=$source" $?
+        nv_note "reloads by the daemon this boot: $(audit_records NESTVIRT_REQUEST=Enforce | wc -l)"
+}
+
+# ---------------------------------------------------------------------------------------------
+stage3() {
+        pre=$(cat /run/nestvirt-test-precondition 2>/dev/null)
+        pre_end=$(unit nestvirt-test-precondition.service ExecMainExitTimestampMonotonic)
+        enf_start=$(unit nestvirt-enforce.service ExecMainStartTimestampMonotonic)
+        [ "$pre" = 1 ] && [ -n "$pre_end" ] && [ -n "$enf_start" ] && [ "$pre_end" -le "$enf_start" ]
+        nv_result enforce-precondition-loaded-nested-on \
+                "precondition unit: $(unit_state nestvirt-test-precondition.service), nested=$pre, ended at $pre_end, enforce started at $enf_start" $?
+        nv_check enforce-unit-succeeded "nestvirt-enforce.service: $(unit_state nestvirt-enforce.service)" \
+                unit_done_ok nestvirt-enforce.service
+        nv_check enforce-turned-nested-off "nested=$(nested), loaded: $(nv_is_loaded kvm_amd && echo yes || echo no)" \
+                sh -c '[ -d /sys/module/kvm_amd ] && [ "$(cat /sys/module/kvm_amd/parameters/nested)" = 0 ]'
+        audit_records NESTVIRT_REQUEST=Enforce >"$tmp/audit"
+        sed 's/^/audit: /' "$tmp/audit" >"$NV_OUT"
+        nv_check enforce-audit-record "Enforce records this boot: $(tr '\n' ' ' <"$tmp/audit")" \
+                [ "$(audit_records NESTVIRT_REQUEST=Enforce NESTVIRT_OUTCOME=done NESTVIRT_OLD=enabled NESTVIRT_NEW=disabled | wc -l)" -ge 1 ]
+}
+
+stage=$(nv_cmdline nestvirt.stage)
+nv_note "full tier, boot $stage, kernel $(uname -r), $(systemctl --version | head -n 1)"
+# Coldplug module loading may still be under way when multi-user.target is reached.
+udevadm settle --timeout=60
+case $stage in
+1) stage1 ;;
+2) stage2 ;;
+3) stage3 ;;
+*) nv_fail boot-stage "unknown nestvirt.stage=$stage" ;;
+esac
+finish
