@@ -12,7 +12,8 @@ static void note_vm_count(Daemon *d, const NvVmList *l)
         if (d->host->vm_count == l->n_vms)
                 return;
         d->host->vm_count = (unsigned) l->n_vms;
-        (void) sd_bus_emit_properties_changed(d->bus, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, "VMCount", NULL);
+        (void) sd_bus_emit_properties_changed(
+                d->bus, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, "VMCount", NULL);
 }
 
 int method_list_vms(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -66,8 +67,8 @@ int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssss)");
         for (size_t i = 0; r >= 0 && i < f.n; i++)
-                r = sd_bus_message_append(reply, "(ssss)", f.items[i].id, nv_level_to_string(f.items[i].level),
-                        f.items[i].summary, f.items[i].hint);
+                r = sd_bus_message_append(reply, "(ssss)", f.items[i].id,
+                        nv_level_to_string(f.items[i].level), f.items[i].summary, f.items[i].hint);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         nv_findings_done(&f);

@@ -37,16 +37,17 @@ static const char *action_for(const char *what)
 
 typedef struct Request {
         Daemon *daemon;
+        AuditCaller caller; /* taken when the call arrived */
         NvNested want;
         uint64_t flags;
 } Request;
 
-static int request_new(Daemon *d, NvNested want, uint64_t flags, Request **ret)
+static int request_new(Daemon *d, sd_bus_message *m, NvNested want, uint64_t flags, Request **ret)
 {
         Request *q = calloc(1, sizeof(Request));
         if (!q)
                 return -ENOMEM;
-        *q = (Request){ .daemon = d, .want = want, .flags = flags };
+        *q = (Request){ .daemon = d, .caller = audit_caller(m), .want = want, .flags = flags };
         *ret = q;
         return 0;
 }
@@ -60,7 +61,7 @@ static int verify(Daemon *d, sd_bus_message *m, const char *what, const char *co
                 return sd_bus_reply_method_errorf(
                         m, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for %s.", what);
         }
-        return bus_verify_polkit_async(d, m, action, details, fn, q, free);
+        return bus_verify_polkit_async(d, m, &q->caller, action, details, fn, q, free);
 }
 
 static int reply_state(sd_bus_message *m, const NvHost *h)
@@ -156,22 +157,45 @@ static const char *flags_text(uint64_t flags)
         }
 }
 
+/* "live=enabled next=disabled": the state an audit record shows before and after. */
+static char *host_state(const NvHost *h)
+{
+        char *s;
+        if (asprintf(&s, "live=%s next=%s", nv_nested_to_string(h->nested),
+                    nv_nested_to_string(h->config.next_load)) < 0)
+                return NULL;
+        return s;
+}
+
+static char *set_nested_request(NvNested want, uint64_t flags)
+{
+        char *s;
+        if (asprintf(&s, "SetNested(%s, %s)", nv_nested_to_string(want), flags_text(flags)) < 0)
+                return NULL;
+        return s;
+}
+
+static void audit_set_nested(const AuditCaller *caller, NvNested want, uint64_t flags, const char *old,
+        const NvHost *now, const char *outcome)
+{
+        _cleanup_free_ char *request = set_nested_request(want, flags), *new = host_state(now);
+        audit_change(caller, strempty(request), strempty(old), new ?: strempty(old), outcome);
+}
+
 static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Request *q = userdata;
         Daemon *d = q->daemon;
-        _cleanup_free_ char *saved = NULL, *request = NULL, *old = NULL;
-        bool runtime = q->flags & NV_SET_RUNTIME, wrote_dropin = false;
+        _cleanup_free_ char *saved = NULL, *old = NULL;
+        bool live_change, wrote_dropin = false;
         int r;
 
+        daemon_recover();
         (void) daemon_refresh(d);
-        if (asprintf(&request, "SetNested(%s, %s)", nv_nested_to_string(q->want), flags_text(q->flags)) <
-                        0 ||
-                asprintf(&old, "live=%s next=%s", nv_nested_to_string(d->host->nested),
-                        nv_nested_to_string(d->host->config.next_load)) < 0)
-                return -ENOMEM;
+        old = host_state(d->host);
+        live_change = (q->flags & NV_SET_RUNTIME) && d->host->nested != q->want;
 
-        if (runtime && d->host->nested != q->want) {
+        if (live_change) {
                 r = check_runtime_possible(d->host, q->want, error);
                 if (r < 0)
                         goto refused;
@@ -190,7 +214,7 @@ static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error
                 wrote_dropin = true;
         }
 
-        if (runtime && d->host->nested != q->want) {
+        if (live_change) {
                 r = do_reload(d, q->want, error);
                 if (r < 0) {
                         if (wrote_dropin) {
@@ -203,24 +227,14 @@ static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error
         }
 
         (void) daemon_refresh(d);
-        {
-                _cleanup_free_ char *new = NULL;
-                if (asprintf(&new, "live=%s next=%s", nv_nested_to_string(d->host->nested),
-                            nv_nested_to_string(d->host->config.next_load)) >= 0)
-                        audit_change(m, request, old, new, "done");
-        }
+        audit_set_nested(&q->caller, q->want, q->flags, old, d->host, "done");
         return reply_state(m, d->host);
 
-refused: {
+refused:
         /* Record what the host looks like now: a failed rollback may have changed it. */
-        _cleanup_free_ char *now = NULL;
         (void) daemon_refresh(d);
-        if (asprintf(&now, "live=%s next=%s", nv_nested_to_string(d->host->nested),
-                    nv_nested_to_string(d->host->config.next_load)) < 0)
-                now = NULL;
-        audit_change(m, request, old, now ?: old, error->message ?: "failed");
+        audit_set_nested(&q->caller, q->want, q->flags, old, d->host, error->message ?: "failed");
         return r < 0 ? r : -EIO;
-}
 }
 
 int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -254,11 +268,15 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
         if (live_change) {
                 r = check_runtime_possible(d->host, want, error);
-                if (r < 0)
+                if (r < 0) {
+                        AuditCaller caller = audit_caller(m);
+                        _cleanup_free_ char *state = host_state(d->host);
+                        audit_set_nested(&caller, want, flags, state, d->host, error->message);
                         return r;
+                }
         }
 
-        r = request_new(d, want, flags, &q);
+        r = request_new(d, m, want, flags, &q);
         if (r < 0)
                 return r;
         details[0] = "enabled";
@@ -278,15 +296,16 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 static int reset_authorized(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        Daemon *d = ((Request *) userdata)->daemon;
+        Request *q = userdata;
+        Daemon *d = q->daemon;
         int r = nv_dropin_remove();
 
         if (r < 0) {
-                audit_change(m, "ResetPersistent", "drop-in", "drop-in", strerror(-r));
+                audit_change(&q->caller, "ResetPersistent", "drop-in", "drop-in", strerror(-r));
                 return sd_bus_error_set_errnof(
                         error, r, "Could not remove %s: %s", NV_DROPIN_PATH, strerror(-r));
         }
-        audit_change(m, "ResetPersistent", r > 0 ? "drop-in" : "none", "none", "done");
+        audit_change(&q->caller, "ResetPersistent", r > 0 ? "drop-in" : "none", "none", "done");
         (void) daemon_refresh(d);
         return sd_bus_reply_method_return(
                 m, "ss", nv_nested_to_string(d->host->config.next_load), strempty(d->host->config.source));
@@ -325,7 +344,7 @@ int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *err
                 return sd_bus_reply_method_return(m, "ss", nv_nested_to_string(d->host->config.next_load),
                         strempty(d->host->config.source));
 
-        r = request_new(d, NV_NESTED_UNKNOWN, 0, &q);
+        r = request_new(d, m, NV_NESTED_UNKNOWN, 0, &q);
         if (r < 0)
                 return r;
         return verify(d, m, "ResetPersistent", details, reset_authorized, q);
@@ -343,11 +362,13 @@ static NvNested enforce_target(const NvHost *h)
 
 static int enforce_authorized(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        Daemon *d = ((Request *) userdata)->daemon;
+        Request *q = userdata;
+        Daemon *d = q->daemon;
         _cleanup_free_ char *old = NULL;
         NvNested want;
         int r;
 
+        daemon_recover();
         (void) daemon_refresh(d);
         want = enforce_target(d->host);
         if (want == NV_NESTED_UNKNOWN)
@@ -360,7 +381,7 @@ static int enforce_authorized(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r >= 0)
                 r = do_reload(d, want, error);
         (void) daemon_refresh(d);
-        audit_change(m, "Enforce", old, nv_nested_to_string(d->host->nested),
+        audit_change(&q->caller, "Enforce", old, nv_nested_to_string(d->host->nested),
                 r < 0 ? (error->message ?: "failed") : "done");
         if (r < 0)
                 return r;
@@ -382,7 +403,7 @@ int method_enforce(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (enforce_target(d->host) == NV_NESTED_UNKNOWN)
                 return sd_bus_reply_method_return(m, "sb", nv_nested_to_string(d->host->nested), 0);
 
-        r = request_new(d, NV_NESTED_UNKNOWN, 0, &q);
+        r = request_new(d, m, NV_NESTED_UNKNOWN, 0, &q);
         if (r < 0)
                 return r;
         return verify(d, m, "Enforce", details, enforce_authorized, q);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-polkit.h"
+#include "audit.h"
 #include "log.h"
 
 #define POLKIT_TIMEOUT_USEC             (25 * UINT64_C(1000000))
@@ -10,6 +11,7 @@ typedef struct Query {
         sd_bus_message *call;
         sd_bus_slot *slot;
         char *action;
+        AuditCaller caller;
         bool interactive;
         AuthorizedFn fn;
         void *userdata;
@@ -44,8 +46,10 @@ static int run_authorized(sd_bus_message *call, AuthorizedFn fn, void *userdata)
         return r;
 }
 
+/* A refusal is an attempt too: it is audited like every change. */
 static int deny(Query *q, const char *name, const char *message)
 {
+        audit_change(&q->caller, q->action, "-", "-", message);
         return sd_bus_reply_method_errorf(q->call, name, "%s", message);
 }
 
@@ -99,19 +103,14 @@ static int append_details(sd_bus_message *m, const char *const *details)
         return sd_bus_message_close_container(m);
 }
 
-int bus_verify_polkit_async(Daemon *d, sd_bus_message *call, const char *action, const char *const *details,
-        AuthorizedFn fn, void *userdata, void (*free_userdata)(void *))
+int bus_verify_polkit_async(Daemon *d, sd_bus_message *call, const AuditCaller *caller, const char *action,
+        const char *const *details, AuthorizedFn fn, void *userdata, void (*free_userdata)(void *))
 {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Query *q = NULL;
-        uid_t uid;
         int r;
 
-        r = sd_bus_query_sender_creds(call, SD_BUS_CREDS_EUID, &creds);
-        if (r >= 0)
-                r = sd_bus_creds_get_euid(creds, &uid);
-        if (r >= 0 && uid == 0) {
+        if (caller->uid == 0) {
                 r = run_authorized(call, fn, userdata);
                 goto fail;
         }
@@ -125,6 +124,7 @@ int bus_verify_polkit_async(Daemon *d, sd_bus_message *call, const char *action,
                 .daemon = d,
                 .call = sd_bus_message_ref(call),
                 .action = strdup(action),
+                .caller = *caller,
                 .interactive = sd_bus_message_get_allow_interactive_authorization(call) > 0,
                 .fn = fn,
                 .userdata = userdata,

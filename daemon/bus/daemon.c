@@ -13,6 +13,21 @@
 #include "module-reload.h"
 #include "module-watch.h"
 
+/* A reload that did not finish (this or an earlier instance died, or a rollback failed) left a
+ * record: load the module again before anything else looks at the host. */
+void daemon_recover(void)
+{
+        _cleanup_free_ char *module = NULL;
+        NvNested value = NV_NESTED_UNKNOWN;
+        int r = nv_reload_recover(&module, &value);
+
+        if (r < 0)
+                log_error("Could not restore the module of an interrupted reload: %s", strerror(-r));
+        else if (r > 0)
+                log_notice("Restored %s with nested %s after an interrupted reload.", module,
+                        nv_nested_to_string(value));
+}
+
 int daemon_new(uint64_t idle_usec, Daemon **ret)
 {
         _cleanup_(daemon_freep) Daemon *d = NULL;
@@ -23,15 +38,7 @@ int daemon_new(uint64_t idle_usec, Daemon **ret)
                 return -ENOMEM;
         d->idle_usec = idle_usec;
 
-        /* A reload that an earlier instance did not finish: restore the module first. */
-        _cleanup_free_ char *module = NULL;
-        NvNested value = NV_NESTED_UNKNOWN;
-        r = nv_reload_recover(&module, &value);
-        if (r < 0)
-                log_error("Could not restore the module of an interrupted reload: %s", strerror(-r));
-        else if (r > 0)
-                log_notice("Restored %s with nested %s after an interrupted reload.", module,
-                        nv_nested_to_string(value));
+        daemon_recover();
 
         r = nv_host_load(&d->host);
         if (r < 0)

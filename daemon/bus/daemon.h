@@ -26,5 +26,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free)
 int daemon_start(Daemon *d);
 /* Runs until SIGTERM/SIGINT or until idle for idle_usec. */
 int daemon_run(Daemon *d);
+/* Finishes a reload that did not complete (the record in /run/nestvirt): at start and before
+ * each change, so a failed rollback is retried by the next request. */
+void daemon_recover(void);
 /* Takes a new snapshot and announces what changed. */
 int daemon_refresh(Daemon *d);

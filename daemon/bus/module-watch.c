@@ -31,7 +31,8 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (!dev)
                 return 0;
         if (module_is_kvm(udev_device_get_sysname(dev))) {
-                log_info("Module %s: %s.", udev_device_get_sysname(dev), strempty(udev_device_get_action(dev)));
+                log_info("Module %s: %s.", udev_device_get_sysname(dev),
+                        strempty(udev_device_get_action(dev)));
                 (void) daemon_refresh(d);
         }
         udev_device_unref(dev);
@@ -66,7 +67,8 @@ int module_watch_start(Daemon *d)
                 if (r >= 0)
                         r = udev_monitor_enable_receiving(mon);
                 if (r >= 0)
-                        r = sd_event_add_io(d->event, &w->sources[i], udev_monitor_get_fd(mon), EPOLLIN, on_uevent, d);
+                        r = sd_event_add_io(
+                                d->event, &w->sources[i], udev_monitor_get_fd(mon), EPOLLIN, on_uevent, d);
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch %s module events", groups[i]);
         }

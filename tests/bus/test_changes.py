@@ -924,11 +924,8 @@ class AuditDeniedTest(ChangeTestCase):
         self.uid = nvtest.test_user()[0]
         self.assertError(self.set_nested(self.h.user_caller(), False, RUNTIME), ACCESS_DENIED)
 
-    @unittest.expectedFailure
     def test_audit_denied(self):
-        """KNOWN DAEMON BUG: nestvirtd(8) says every change attempt is logged, but a refusal
-        by polkit (or polkit missing) leaves no AUDIT record: bus-polkit.c's deny() replies
-        without audit_change(). Remove expectedFailure once fixed."""
+        """Every change attempt is logged, a refusal by polkit (or polkit missing) too."""
         got = self.h.audit()
         self.assertEqual(len(got), 1, 'no AUDIT record of the refused attempt: %s' % got)
         self.assertEqual(got[0]['uid'], self.uid)
@@ -957,12 +954,9 @@ class AuditCallerGoneTest(ChangeTestCase):
         self.assertEqual(self.prop('Nested'), 'disabled')
         self.assertOneReload(0)
 
-    @unittest.expectedFailure
     def test_audit_caller_gone(self):
-        """KNOWN DAEMON BUG: audit.c's audit_change() asks the bus for the sender's credentials
-        when it writes the record, after polkit answered; by then the caller may be gone, and
-        the record says uid=-1 pid=0: a change without a name. The identity must be taken when
-        the call arrives. Remove expectedFailure once fixed."""
+        """The caller's identity is taken when the call arrives: the record names it even when
+        the caller is gone by the time polkit answers."""
         got = self.h.audit()
         self.assertEqual(len(got), 1, got)
         self.assertEqual((got[0]['uid'], got[0]['outcome']), (self.uid, 'done'))
@@ -980,16 +974,14 @@ class AuditRefusedTest(ChangeTestCase):
         self.assertError(self.set_nested(self.h.caller(), other, RUNTIME),
                          ERROR + 'ModulesDisabled')
 
-    @unittest.expectedFailure
     def test_audit_refused_before_polkit(self):
-        """KNOWN DAEMON BUG: bus-methods.c, method_set_nested() returns the refusals of
-        check_runtime_possible() (Builtin, ModulesDisabled, NotSupported) before any
-        audit_change(), so these attempts leave no AUDIT record. Remove expectedFailure once
-        fixed."""
+        """Refusals that need no authorization (Builtin, ModulesDisabled, NotSupported) are
+        recorded too."""
         got = self.h.audit()
         self.assertEqual(len(got), 1, 'no AUDIT record of the refused attempt: %s' % got)
         self.assertEqual(got[0]['uid'], 0)
         self.assertIn('modules_disabled', got[0]['outcome'])
+
 
 if __name__ == '__main__':
     sys.exit(nvtest.main())

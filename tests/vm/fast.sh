@@ -66,7 +66,8 @@ nv_fast_initramfs() {
         od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"
         echo >>"$r/etc/machine-id"
 
-        (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$work/fast-initrd.gz"
+        (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$work/fast-initrd.gz" ||
+                nv_die "cannot pack the initramfs"
 }
 
 # nv_fast_boot NAME CPU MODE EXTRA_APPEND: boots once; the log is $work/NAME.log.
@@ -150,5 +151,6 @@ nv_selftest() {
                 fi
         done
         echo "self-test: the tier caught the broken daemon ($caught guard checks failed, as they must)"
+        touch "$work/selftest-caught"
         return 1
 }

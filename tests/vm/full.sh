@@ -126,9 +126,9 @@ nv_full_initramfs() {
 
 nv_full_image() {
         r=$work/full-root
-        usr_build=$(nv_usr_build)
+        usr_build=$(nv_usr_build) || exit 1
         rm -rf "$r"
-        cp -a "$NV_ROOTFS/root" "$r"
+        cp -a "$NV_ROOTFS/root" "$r" || nv_die "cannot copy the rootfs"
 
         meson install -C "$usr_build" --destdir "$r" --no-rebuild --quiet >"$work/meson-install.log" 2>&1 || {
                 cat "$work/meson-install.log" >&2
@@ -145,16 +145,16 @@ nv_full_image() {
                 nv_log "warning: could not enable nestvirt-enforce.service (not installed?)"
 
         mkdir -p "$r/usr/lib/modules"
-        cp -a "$NV_KMODS/lib/modules/$NV_KREL" "$r/usr/lib/modules/"
-        depmod -b "$r" "$NV_KREL"
+        cp -a "$NV_KMODS/lib/modules/$NV_KREL" "$r/usr/lib/modules/" || nv_die "cannot copy the modules"
+        depmod -b "$r" "$NV_KREL" || nv_die "depmod in the image failed"
 
         t=$r/usr/lib/nestvirt-test
         mkdir -p "$t"
-        cp "$NESTVIRT_NV_BUS" "$NESTVIRT_KVM_HOLD" "$t/"
-        cp "$here/guest/lib.sh" "$here/guest/full-test.sh" "$here/guest/full-enforce-precondition.sh" "$t/"
+        cp "$NESTVIRT_NV_BUS" "$NESTVIRT_KVM_HOLD" "$here/guest/lib.sh" "$here/guest/full-test.sh" \
+                "$here/guest/full-enforce-precondition.sh" "$t/" || nv_die "cannot copy the test helpers"
         chmod 0755 "$t/full-test.sh" "$t/full-enforce-precondition.sh"
         cp "$here/guest/nestvirt-test.service" "$here/guest/nestvirt-test-precondition.service" \
-                "$r/etc/systemd/system/"
+                "$r/etc/systemd/system/" || nv_die "cannot copy the test units"
         systemctl --root="$r" enable nestvirt-test.service nestvirt-test-precondition.service >/dev/null 2>&1 ||
                 nv_die "could not enable the test units"
 
@@ -186,7 +186,8 @@ nv_full_tier() {
         NV_ROOTFS=$(nv_rootfs_dir)
         nv_locked nv_build_rootfs_locked "$NV_ROOTFS" || exit 1
         nv_full_initramfs
-        nv_full_image
+        # Under the lock: the cached /usr build and rootfs must not change while they are copied.
+        nv_locked nv_full_image || exit 1
         nv_log "full tier: image ready in $(($(nv_now) - t0)) s"
 
         for stage in 1 2 3; do

@@ -148,7 +148,7 @@ nv_qemu() {
         local log="$1" tmo="$2" cpu="$3" kernel="$4" initrd="$5" append="$6"
         shift 6
         : >"$log"
-        timeout --foreground -k 10 "$tmo" qemu-system-x86_64 \
+        timeout -k 10 "$tmo" qemu-system-x86_64 \
                 -machine q35 -accel tcg -cpu "$cpu" -m "${NESTVIRT_VM_MEMORY:-1024}" \
                 -smp "${NESTVIRT_VM_CPUS:-2}" \
                 -display none -monitor none -serial "file:$log" -no-reboot \
@@ -201,6 +201,7 @@ nv_assert() {
 nv_keep_log() {
         local log="$1" what="$2" kept
         mkdir -p "$NV_CACHE/logs"
+        find "$NV_CACHE/logs" -name '*.log' -mtime +14 -delete 2>/dev/null || true
         kept="$NV_CACHE/logs/$what-$(date +%Y%m%d-%H%M%S).log"
         cp "$log" "$kept"
         echo "vm: console log of the failed run: $kept" >&2
