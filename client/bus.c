@@ -215,8 +215,8 @@ void nv_bus_disconnect(NvCtl *ctl)
                 g_clear_object(&ctl->bus);
 }
 
-NvExitCode nv_bus_call(NvCtl *ctl, const char *method, const GVariantType *reply_type, GVariant **ret_reply,
-        GError **error)
+NvExitCode nv_bus_call(
+        NvCtl *ctl, const char *method, const GVariantType *reply_type, GVariant **ret_reply, GError **error)
 {
         GDBusConnection *bus;
         NvExitCode r;
@@ -230,8 +230,8 @@ NvExitCode nv_bus_call(NvCtl *ctl, const char *method, const GVariantType *reply
         return NV_EXIT_SUCCESS;
 }
 
-NvExitCode nv_bus_query(
-        NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action, GVariant **ret_reply)
+NvExitCode nv_bus_query(NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action,
+        GVariant **ret_reply)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = NULL;

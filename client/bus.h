@@ -23,8 +23,8 @@ NvExitCode nv_bus_call(NvCtl *ctl, const char *method, const GVariantType *reply
         GError **error);
 
 /* nv_bus_call() that reports a failed call itself; action completes "Failed to ...". */
-NvExitCode nv_bus_query(
-        NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action, GVariant **ret_reply);
+NvExitCode nv_bus_query(NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action,
+        GVariant **ret_reply);
 
 /* All properties of the interface in one GetAll round trip, as an a{sv}. */
 NvExitCode nv_bus_get_all_properties(NvCtl *ctl, GVariant **ret_props);

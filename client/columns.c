@@ -49,8 +49,8 @@ guint nv_columns_n_rows(const NvColumns *t)
 }
 
 /* on/off wrap the row's text in color, without the newline. */
-static void print_row(const NvColumns *t, FILE *f, char *const *cells, const int *widths, const char *on,
-        const char *off)
+static void print_row(
+        const NvColumns *t, FILE *f, char *const *cells, const int *widths, const char *on, const char *off)
 {
         fputs(on, f);
         for (guint i = 0; i < t->n_columns; i++) {

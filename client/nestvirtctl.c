@@ -156,7 +156,8 @@ static int parse_argv(NvCtl *ctl, int argc, char **argv)
                         g_autofree char *user = NULL, *host = NULL;
 
                         if (!nv_remote_parse_host(optarg, &user, &host)) {
-                                g_printerr("Invalid host '%s': expected [USER@]HOST. " NV_SEE_HELP "\n", optarg);
+                                g_printerr("Invalid host '%s': expected [USER@]HOST. " NV_SEE_HELP "\n",
+                                        optarg);
                                 return NV_EXIT_USAGE;
                         }
                         g_free(ctl->host);

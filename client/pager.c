@@ -1,111 +1,100 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <errno.h>
+/*
+ * The pager is spawned through GSubprocess, not fork() and exec by hand: by the time a verb
+ * prints, GDBus runs a worker thread, and a forked child of a threaded process may only call
+ * async-signal-safe functions (no setenv(), no execlp()'s path search) before exec.
+ */
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <glib-unix.h>
+#include <gio/gunixoutputstream.h>
 
 #include "pager.h"
 
 struct NvPager {
-        pid_t pid;
-        int saved_stdout; /* the terminal, restored when the pager ends */
+        GSubprocess *process;
+        int saved_stdout; /* the terminal, put back when the pager ends */
         struct sigaction saved_sigint;
 };
 
-static const char *pager_command(void)
+static gboolean is_no_pager(const char *command)
 {
-        const char *p = getenv("SYSTEMD_PAGER");
+        g_autofree char *s = g_strstrip(g_strdup(command));
 
-        if (!p)
-                p = getenv("PAGER");
-        return p;
+        return !*s || g_str_equal(s, "cat");
 }
 
-static gboolean is_no_pager(const char *p)
+/* The pager's command line, or NULL when there is none to run. */
+static char **pager_argv(void)
 {
-        g_autofree char *s = p ? g_strstrip(g_strdup(p)) : NULL;
+        const char *command = getenv("SYSTEMD_PAGER");
+        char **argv;
+        char *path;
 
-        return s && (!*s || g_str_equal(s, "cat"));
-}
-
-/* In the child, with the pipe on standard input. Does not return. */
-static G_GNUC_NORETURN void run_pager(const char *command)
-{
-        char buf[4096];
-        ssize_t n;
-
-        /* The pager handles the keyboard; it must not die of the Ctrl+C meant for it. */
-        signal(SIGINT, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        if (!getenv("LESS"))
-                setenv("LESS", "FRSXMK", 1);
-        if (!getenv("LESSCHARSET") && g_get_charset(NULL))
-                setenv("LESSCHARSET", "utf-8", 1);
-
-        if (command)
-                execl("/bin/sh", "sh", "-c", command, (char *) NULL);
-        else {
-                execlp("less", "less", (char *) NULL);
-                execlp("more", "more", (char *) NULL);
+        if (!command)
+                command = getenv("PAGER");
+        if (command) {
+                if (is_no_pager(command))
+                        return NULL;
+                return g_strdupv((char *[]){ (char *) "/bin/sh", (char *) "-c", (char *) command, NULL });
         }
 
-        /* No pager could start: copy the output through unchanged. */
-        while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-                if (n > 0 && write(STDOUT_FILENO, buf, (size_t) n) != n)
-                        break;
-        _exit(EXIT_SUCCESS);
+        path = g_find_program_in_path("less");
+        if (!path)
+                path = g_find_program_in_path("more");
+        if (!path)
+                return NULL;
+        argv = g_new0(char *, 2);
+        argv[0] = path;
+        return argv;
 }
 
 void nv_pager_open(NvCtl *ctl)
 {
-        const char *command = pager_command();
+        g_autoptr(GSubprocessLauncher) launcher = NULL;
+        g_autoptr(GSubprocess) process = NULL;
+        g_auto(GStrv) argv = NULL;
         NvPager *pager;
-        int fds[2];
-        pid_t pid;
+        int pipe_fd, saved;
 
-        if (ctl->pager || ctl->no_pager || ctl->json != NV_JSON_OFF || !isatty(STDOUT_FILENO) ||
-                is_no_pager(command))
+        if (ctl->pager || ctl->no_pager || ctl->json != NV_JSON_OFF || !isatty(STDOUT_FILENO))
                 return;
 
-        if (!g_unix_open_pipe(fds, FD_CLOEXEC, NULL))
+        argv = pager_argv();
+        if (!argv)
+                return; /* no pager: print directly */
+
+        /* stdout and stderr stay the terminal's, stdin is our output. */
+        launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE);
+        /* F: quit when it fits on a screen, R: colors, S: no wrapping, X: leave the text on the
+         * screen, M: a verbose prompt, K: quit on Ctrl+C. */
+        if (!getenv("LESS"))
+                g_subprocess_launcher_setenv(launcher, "LESS", "FRSXMK", TRUE);
+        if (!getenv("LESSCHARSET") && g_get_charset(NULL))
+                g_subprocess_launcher_setenv(launcher, "LESSCHARSET", "utf-8", TRUE);
+        process = g_subprocess_launcher_spawnv(launcher, (const char *const *) argv, NULL);
+        if (!process)
                 return;
 
         fflush(stdout);
-        pid = fork();
-        if (pid < 0) {
-                close(fds[0]);
-                close(fds[1]);
+        pipe_fd = g_unix_output_stream_get_fd(G_UNIX_OUTPUT_STREAM(g_subprocess_get_stdin_pipe(process)));
+        saved = dup(STDOUT_FILENO);
+        if (saved < 0 || dup2(pipe_fd, STDOUT_FILENO) < 0) {
+                /* Print directly; the pager sees its input end and quits. */
+                if (saved >= 0)
+                        close(saved);
+                (void) g_output_stream_close(g_subprocess_get_stdin_pipe(process), NULL, NULL);
+                (void) g_subprocess_wait(process, NULL, NULL);
                 return;
-        }
-        if (pid == 0) {
-                if (dup2(fds[0], STDIN_FILENO) < 0)
-                        _exit(EXIT_FAILURE);
-                close(fds[1]);
-                run_pager(command && *command ? command : NULL);
         }
 
         pager = g_new0(NvPager, 1);
-        pager->pid = pid;
-        pager->saved_stdout = dup(STDOUT_FILENO);
-        if (dup2(fds[1], STDOUT_FILENO) < 0) {
-                /* Without the pipe in place, print directly; the pager sees EOF and quits. */
-                close(fds[0]);
-                close(fds[1]);
-                if (pager->saved_stdout >= 0)
-                        close(pager->saved_stdout);
-                (void) waitpid(pid, NULL, 0);
-                g_free(pager);
-                return;
-        }
-        close(fds[0]);
-        close(fds[1]);
-
+        pager->process = g_steal_pointer(&process);
+        pager->saved_stdout = saved;
         /* Ctrl+C in the pager reaches us too (one process group). Dying of it would hand the
          * terminal back to the shell while the pager still runs; the pager decides instead. */
         sigaction(SIGINT, &(struct sigaction){ .sa_handler = SIG_IGN }, &pager->saved_sigint);
@@ -121,15 +110,14 @@ void nv_pager_close(NvCtl *ctl)
         ctl->pager = NULL;
 
         fflush(stdout);
-        /* Closing our end of the pipe is the pager's end of input. */
-        if (pager->saved_stdout >= 0) {
-                (void) dup2(pager->saved_stdout, STDOUT_FILENO);
-                close(pager->saved_stdout);
-        } else
-                close(STDOUT_FILENO);
+        /* Putting the terminal back closes one end of the pipe, closing the stream the other:
+         * the pager then has all its input. */
+        (void) dup2(pager->saved_stdout, STDOUT_FILENO);
+        close(pager->saved_stdout);
+        (void) g_output_stream_close(g_subprocess_get_stdin_pipe(pager->process), NULL, NULL);
+        (void) g_subprocess_wait(pager->process, NULL, NULL);
 
-        while (waitpid(pager->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
         sigaction(SIGINT, &pager->saved_sigint, NULL);
+        g_object_unref(pager->process);
         g_free(pager);
 }

@@ -39,8 +39,8 @@ gboolean nv_remote_parse_host(const char *spec, char **ret_user, char **ret_host
         return TRUE;
 }
 
-gboolean nv_remote_connect(const char *spec, GSubprocess **ret_transport, GDBusConnection **ret_bus,
-        GError **error)
+gboolean nv_remote_connect(
+        const char *spec, GSubprocess **ret_transport, GDBusConnection **ret_bus, GError **error)
 {
         g_autoptr(GSubprocessLauncher) launcher = NULL;
         g_autoptr(GSubprocess) ssh = NULL;
@@ -73,8 +73,7 @@ gboolean nv_remote_connect(const char *spec, GSubprocess **ret_transport, GDBusC
         if (!ssh)
                 return FALSE;
 
-        stream = g_simple_io_stream_new(
-                g_subprocess_get_stdout_pipe(ssh), g_subprocess_get_stdin_pipe(ssh));
+        stream = g_simple_io_stream_new(g_subprocess_get_stdout_pipe(ssh), g_subprocess_get_stdin_pipe(ssh));
         bus = g_dbus_connection_new_sync(stream, NULL,
                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                         G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,

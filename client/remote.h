@@ -13,8 +13,8 @@ gboolean nv_remote_parse_host(const char *spec, char **ret_user, char **ret_host
 
 /* Starts ssh and connects over it. On failure returns FALSE with error set; ssh's own complaint
  * (unknown host, refused key) has already gone to stderr, which ssh shares with us. */
-gboolean nv_remote_connect(const char *spec, GSubprocess **ret_transport, GDBusConnection **ret_bus,
-        GError **error);
+gboolean nv_remote_connect(
+        const char *spec, GSubprocess **ret_transport, GDBusConnection **ret_bus, GError **error);
 
 /* Closes the connection and ends ssh. Both may be NULL. */
 void nv_remote_disconnect(GSubprocess *transport, GDBusConnection *bus);

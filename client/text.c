@@ -39,8 +39,8 @@ int nv_text_width(const char *s)
         return width;
 }
 
-void nv_text_print_wrapped(FILE *f, const char *prefix, int prefix_width, int indent, const char *text,
-        int width)
+void nv_text_print_wrapped(
+        FILE *f, const char *prefix, int prefix_width, int indent, const char *text, int width)
 {
         g_auto(GStrv) words = g_strsplit(text, " ", -1);
         gboolean line_empty = TRUE; /* no word on this line yet (the prefix does not count) */

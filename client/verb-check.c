@@ -19,8 +19,8 @@
 #define HINT_INDENT 2
 #define HINT_LABEL  "Hint: "
 
-static void print_finding(const NvCtl *ctl, const char *id, const char *level, const char *summary,
-        const char *hint)
+static void print_finding(
+        const NvCtl *ctl, const char *id, const char *level, const char *summary, const char *hint)
 {
         NvLevelStyle style = nv_level_style(level);
         g_autofree char *upper = g_ascii_strup(style.label, -1);

@@ -202,8 +202,8 @@ static void refresh(Monitor *m)
 {
         m->n_pending++;
         /* Never starts the daemon: that is the business of whoever changes something. */
-        g_dbus_connection_call(m->bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH, PROPERTIES_INTERFACE, "GetAll",
-                g_variant_new("(s)", NESTVIRT_INTERFACE), G_VARIANT_TYPE("(a{sv})"),
+        g_dbus_connection_call(m->bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH, PROPERTIES_INTERFACE,
+                "GetAll", g_variant_new("(s)", NESTVIRT_INTERFACE), G_VARIANT_TYPE("(a{sv})"),
                 G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, m->cancel, on_get_all, m);
 }
 
@@ -326,10 +326,16 @@ NvExitCode nv_verb_monitor(NvCtl *ctl, int argc, char **argv)
         sub = g_dbus_connection_signal_subscribe(bus, NESTVIRT_BUS_NAME, PROPERTIES_INTERFACE,
                 "PropertiesChanged", NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE,
                 on_properties_changed, &m, NULL);
+        /* From here on SIGINT and SIGTERM end the monitor cleanly (a signal during the first call
+         * is handled as soon as the loop runs), so whoever saw the first line may stop it. */
+        sigint = g_unix_signal_add(SIGINT, on_signal, &m);
+        sigterm = g_unix_signal_add(SIGTERM, on_signal, &m);
 
         /* Starts the daemon, reports why when it cannot, and gives the values to compare with. */
         r = nv_bus_get_all_properties(ctl, &props);
         if (r != NV_EXIT_SUCCESS) {
+                g_source_remove(sigint);
+                g_source_remove(sigterm);
                 g_dbus_connection_signal_unsubscribe(bus, sub);
                 return r;
         }
@@ -342,15 +348,15 @@ NvExitCode nv_verb_monitor(NvCtl *ctl, int argc, char **argv)
                 while (g_variant_iter_loop(&iter, "{&sv}", &name, &value))
                         g_hash_table_replace(last, g_strdup(name), g_variant_ref(value));
         }
-        print_start(&m, props);
 
         /* The shared system bus connection would raise SIGTERM when the bus goes away. */
         g_dbus_connection_set_exit_on_close(bus, FALSE);
         closed = g_signal_connect(bus, "closed", G_CALLBACK(on_closed), &m);
         watch = g_bus_watch_name_on_connection(bus, NESTVIRT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                 on_name_appeared, on_name_vanished, &m, NULL);
-        sigint = g_unix_signal_add(SIGINT, on_signal, &m);
-        sigterm = g_unix_signal_add(SIGTERM, on_signal, &m);
+
+        /* Last: the first line says the monitor is ready. */
+        print_start(&m, props);
 
         g_main_loop_run(loop);
 

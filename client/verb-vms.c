@@ -36,8 +36,8 @@ static void print_uninspected(guint32 n)
 
 NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
 {
-        static const char *const headers[] = { "PID", "USER", "COMMAND", "NAME", "MANAGER", "VMID", "NESTING",
-                NULL };
+        static const char *const headers[] = { "PID", "USER", "COMMAND", "NAME", "MANAGER", "VMID",
+                "NESTING", NULL };
         g_autoptr(GVariant) reply = NULL, vms = NULL;
         g_autoptr(NvColumns) table = NULL;
         const char *comm, *name, *manager, *vm_id, *nesting, *cpu;
@@ -54,7 +54,8 @@ NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
 
         g_variant_get(reply, "(@a(uussssss)u)", &vms, &uninspected);
         if (g_variant_n_children(vms) == 0) {
-                printf(uninspected == 0 ? "No VMs hold KVM.\n" : "No VMs hold KVM among the processes inspected.\n");
+                printf(uninspected == 0 ? "No VMs hold KVM.\n"
+                                        : "No VMs hold KVM among the processes inspected.\n");
                 print_uninspected(uninspected);
                 return NV_EXIT_SUCCESS;
         }
@@ -66,11 +67,12 @@ NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
                 g_autofree char *pid_s = g_strdup_printf("%" G_GUINT32_FORMAT, pid);
                 g_autofree char *user_s = user_text(ctl, uid);
                 g_autofree char *comm_s = nv_text_printable(comm), *name_s = nv_text_printable(name),
-                               *manager_s = nv_text_printable(manager), *vm_id_s = nv_text_printable(vm_id),
-                               *nesting_s = nv_text_printable(nesting);
+                                *manager_s = nv_text_printable(manager), *vm_id_s = nv_text_printable(vm_id),
+                                *nesting_s = nv_text_printable(nesting);
 
                 nv_columns_add(table,
-                        (const char *const[]){ pid_s, user_s, comm_s, name_s, manager_s, vm_id_s, nesting_s });
+                        (const char *const[]){
+                                pid_s, user_s, comm_s, name_s, manager_s, vm_id_s, nesting_s });
         }
 
         nv_pager_open(ctl);

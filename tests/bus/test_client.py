@@ -128,8 +128,9 @@ def help_sections(text):
     """{section title: [lines]} of --help's output."""
     sections, current = {}, None
     for line in text.splitlines():
-        if line and not line.startswith(' ') and line.endswith(':'):
-            current = sections.setdefault(line[:-1], [])
+        if line and not line.startswith(' '):
+            # A title ("Verbs:") opens a section; any other unindented text closes it.
+            current = sections.setdefault(line[:-1], []) if line.endswith(':') else None
         elif current is not None and line.strip():
             current.append(line)
     return sections
@@ -273,6 +274,24 @@ class ClientCase(BusTestCase):
     def monitor_stderr(self):
         return nvtest.read_file(os.path.join(self.h.tmp, 'monitor.stderr'), '')
 
+    def fake_ssh(self, script, **env):
+        """The environment for running nestvirtctl with script as "ssh" first in PATH."""
+        bindir = os.path.join(self.h.tmp, 'fake-ssh-bin')
+        os.makedirs(bindir, exist_ok=True)
+        nvtest.write_file(os.path.join(bindir, 'ssh'), script, mode=0o755)
+        # DBUS_SYSTEM_BUS_ADDRESS points nowhere: only the way through ssh reaches the bus.
+        return ctl_env(PATH=bindir + ':' + os.environ.get('PATH', '/usr/bin:/bin'),
+                       DBUS_SYSTEM_BUS_ADDRESS='unix:path=/nonexistent/nestvirt-test-bus', **env)
+
+    def remote_env(self, **env):
+        """fake_ssh() with the stand-in that bridges to the test bus; it logs to self.ssh_log."""
+        import shlex
+        bridge = nvtest.need_program('systemd-stdio-bridge')
+        self.ssh_log = os.path.join(self.h.tmp, 'ssh.log')
+        return self.fake_ssh(FAKE_SSH % {'log': shlex.quote(self.ssh_log),
+                                         'bridge': shlex.quote(bridge),
+                                         'address': shlex.quote(self.h.address)}, **env)
+
     def interrupt(self, proc):
         proc.send_signal(signal.SIGINT)
         try:
@@ -360,7 +379,8 @@ class VmsPlainTest(ClientCase):
                 self.assertEqual(cells, [str(pid), user, comm, name or '-', manager, vm_id or '-',
                                          nesting])
         self.assertEqual(out[len(vms) + 1], '', 'a blank line before the note')
-        self.assertRegex(out[len(vms) + 2], r'^1 process could not be inspected .*may hold KVM too\.$')
+        self.assertRegex(out[len(vms) + 2],
+                         r'^1 process could not be inspected .*may hold KVM too\.$')
         self.assertEqual(len(out), len(vms) + 3)
 
 
@@ -475,7 +495,8 @@ class ExitNotSupportedTest(ClientCase):
         need_root('only root changes anything without polkit')
         r = self.ctl('--no-ask-password', 'enable', '--runtime', ok=False)
         self.assertEqual(r.returncode, EXIT_NOT_SUPPORTED, r)
-        self.assertIn('Failed to enable nested virtualization: This CPU does not offer vmx', r.stderr)
+        self.assertIn('Failed to enable nested virtualization: This CPU does not offer vmx',
+                      r.stderr)
         self.assertIn("Hint: 'nestvirtctl check'", r.stderr)
 
 
@@ -646,22 +667,6 @@ exit 255
 class RemoteTest(ClientCase):
     FIXTURE = 'amd-host'
     PROCS = 'proxmox'
-
-    def fake_ssh(self, script):
-        bindir = os.path.join(self.h.tmp, 'fake-ssh-bin')
-        os.makedirs(bindir, exist_ok=True)
-        nvtest.write_file(os.path.join(bindir, 'ssh'), script, mode=0o755)
-        # DBUS_SYSTEM_BUS_ADDRESS points nowhere: only the way through ssh reaches the bus.
-        return ctl_env(PATH=bindir + ':' + os.environ.get('PATH', '/usr/bin:/bin'),
-                       DBUS_SYSTEM_BUS_ADDRESS='unix:path=/nonexistent/nestvirt-test-bus')
-
-    def remote_env(self):
-        import shlex
-        bridge = nvtest.need_program('systemd-stdio-bridge')
-        self.ssh_log = os.path.join(self.h.tmp, 'ssh.log')
-        return self.fake_ssh(FAKE_SSH % {'log': shlex.quote(self.ssh_log),
-                                         'bridge': shlex.quote(bridge),
-                                         'address': shlex.quote(self.h.address)})
 
     def run_remote(self, env, *args):
         return subprocess.run([self.h.nestvirtctl] + list(args), env=env,
@@ -880,6 +885,19 @@ class ValgrindTest(ClientCase):
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(timeout=60)
         self.assertEqual(rc, 0, self.monitor_stderr())
+
+        # -H: the ssh process and the connection on its pipes.
+        r = subprocess.run(argv + [self.h.nestvirtctl, '-H', 'root@pve1', 'check'],
+                           env=self.remote_env(G_SLICE='always-malloc', G_DEBUG='gc-friendly'),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        # A terminal, colors and the pager.
+        tty_env = dict(env, TERM='xterm', SYSTEMD_PAGER="sed 's/^/PAGED| /'")
+        rc, out = run_in_pty(argv + [self.h.nestvirtctl, 'vms'], tty_env, timeout=120)
+        self.assertEqual(rc, 0, out)
+        # (valgrind's own notes share the terminal)
+        self.assertIn('PAGED| PID ', out)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=dash disable=SC2034,SC2154
 # The fast tier, sourced by run.sh: a busybox initramfs with the project's binaries on Debian's
 # kernel. Needs lib.sh and the binary variables of run.sh.
 

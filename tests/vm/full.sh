@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=dash disable=SC2034,SC2154
 # The full tier, sourced by run.sh: a Debian image with systemd, dbus, polkitd and udev, nestvirt
 # installed into it by `meson install --destdir`, booted three times on Debian's kernel.
 #

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=dash disable=SC2034,SC2154
 # Host-side helpers of the QEMU test tier, sourced by run.sh (POSIX sh).
 #
 # Everything downloaded or built once lives under ONE cache directory:
@@ -34,13 +35,22 @@ nv_locked() {
         ) 9>"$NV_CACHE/.lock"
 }
 
+nv_current_kernel_pkg() {
+        apt-cache depends linux-image-amd64 2>/dev/null |
+                sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1
+}
+
 # Finds the current kernel package (linux-image-amd64's dependency) and its version. Without
 # the archive (offline), falls back to the newest kernel already in the cache.
 nv_kernel_dir() {
         pkg=${NESTVIRT_VM_KERNEL_PKG:-}
         if [ -z "$pkg" ]; then
-                pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-                        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
+                pkg=$(nv_current_kernel_pkg)
+                # No package lists yet (a fresh machine): fetch them once, and only without a cache.
+                if [ -z "$pkg" ] && ! ls -d "$NV_CACHE"/kernel/linux-image-*/.complete >/dev/null 2>&1; then
+                        apt-get update -q >/dev/null 2>&1 || true
+                        pkg=$(nv_current_kernel_pkg)
+                fi
         fi
         ver=""
         [ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |

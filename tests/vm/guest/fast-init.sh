@@ -58,7 +58,6 @@ start_daemon() {
         else
                 /usr/libexec/nestvirtd --idle-timeout=0 >>/tmp/nestvirtd.log 2>&1 &
         fi
-        NESTVIRTD_PID=$!
         nv_wait_for 30 nv-bus get Version >/dev/null
 }
 
@@ -197,7 +196,7 @@ run_amd() {
 # would set nested to WANT) must be refused with VMsRunning naming kvm-hold, and kvm_amd must stay
 # loaded with its value and its references unchanged.
 guard_check() {
-        state=$1 verb=$2
+        verb=$2
         before=$(nv_sysfs_nested kvm_amd)
         rm -f /tmp/hold.ready
         kvm-hold /tmp/hold.ready >/tmp/hold.out 2>&1 &
@@ -276,7 +275,7 @@ run_intel() {
                 nv_fail intel-status-vendor "nestvirtctl --json failed: $(cat /tmp/status.err)"
         fi
         nv_check intel-status-text-says-missing "the human status does not say vmx is missing" \
-                grep -q "vmx missing" /tmp/status.txt
+                grep -qiE "vmx.*(missing|absent|not )" /tmp/status.txt
         for v in 1 0; do
                 timeout 60 nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
                 case $(cat /tmp/call.out) in

@@ -9,4 +9,4 @@ if [ -d /sys/module/kvm_amd ]; then
 fi
 /sbin/modprobe kvm_amd nested=1 || exit 1
 echo "precondition: kvm_amd nested=$(cat /sys/module/kvm_amd/parameters/nested)"
-echo "$(cat /sys/module/kvm_amd/parameters/nested)" >/run/nestvirt-test-precondition
+cat /sys/module/kvm_amd/parameters/nested >/run/nestvirt-test-precondition
