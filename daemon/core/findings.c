@@ -143,7 +143,7 @@ static const NvNestedSetting *last_setting_from(const NvNestedConfig *c, const c
         return NULL;
 }
 
-static int check_hardware(const NvHost *h, NvFindings *f)
+static int check_hardware(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
         const char *flag = vendor_flag(h->cpu.vendor);
@@ -202,7 +202,7 @@ static int check_hardware(const NvHost *h, NvFindings *f)
         return push(f, "no-hardware-support", NV_LEVEL_ERROR, &summary, &hint);
 }
 
-static int check_modules_disabled(const NvHost *h, NvFindings *f)
+static int check_modules_disabled(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
 
@@ -225,7 +225,7 @@ static int check_modules_disabled(const NvHost *h, NvFindings *f)
         return push(f, "modules-disabled", NV_LEVEL_ERROR, &summary, &hint);
 }
 
-static int check_module_state(const NvHost *h, NvFindings *f)
+static int check_module_state(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
         const char *release = h->kernel_release ?: "(unknown)";
@@ -292,7 +292,7 @@ static int text_append_list(char **s, char *const *l)
         return 0;
 }
 
-static int check_invalid_option(const NvHost *h, NvFindings *f)
+static int check_invalid_option(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
         _cleanup_strv_free_ char **files = NULL;
@@ -370,7 +370,7 @@ static int append_settings(char **s, const char *module, const NvNestedConfig *c
 
 /* Disagreement among the modprobe.d files; a command line that overrides them all is
  * overridden-by-cmdline's subject. */
-static int check_conflicting_settings(const NvHost *h, NvFindings *f)
+static int check_conflicting_settings(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
         const NvNestedConfig *c = &h->config;
@@ -417,7 +417,7 @@ static int check_conflicting_settings(const NvHost *h, NvFindings *f)
         return push(f, "conflicting-settings", NV_LEVEL_WARNING, &summary, &hint);
 }
 
-static int check_overridden_by_cmdline(const NvHost *h, NvFindings *f)
+static int check_overridden_by_cmdline(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
         const NvNestedConfig *c = &h->config;
@@ -458,7 +458,7 @@ static bool nested_known(NvNested v)
         return v == NV_NESTED_ENABLED || v == NV_NESTED_DISABLED;
 }
 
-static int check_live_differs(const NvHost *h, NvFindings *f)
+static int check_live_differs(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
 
@@ -537,7 +537,7 @@ typedef struct FileId {
         ino_t ino;
 } FileId;
 
-static int check_ignored_files(const NvHost *h, NvFindings *f)
+static int check_ignored_files(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
         _cleanup_strv_free_ char **ignored = NULL, **renames = NULL;
@@ -811,7 +811,7 @@ static int initramfs_config(const char *main_file, const char *dir, InitramfsToo
         return any;
 }
 
-static int check_initramfs(const NvHost *h, NvFindings *f)
+static int check_initramfs(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
         _cleanup_strv_free_ char **parts = NULL;
@@ -861,7 +861,7 @@ static int check_initramfs(const NvHost *h, NvFindings *f)
         return push(f, "initramfs-includes-kvm", NV_LEVEL_WARNING, &summary, &hint);
 }
 
-static int check_slow_nested(const NvHost *h, NvFindings *f)
+static int check_slow_nested(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         static const char *const intel_params[] = { "ept", "enable_shadow_vmcs", "enable_apicv", NULL };
         static const char *const amd_params[] = { "npt", NULL };
@@ -942,7 +942,8 @@ static int append_exposed_vms(char **s, const NvVmList *vms, size_t n_exposed)
                 if (r >= 0 && vm->name)
                         r = text_append(s, "%s (%s", vm->name, nv_vm_manager_to_string(vm->manager));
                 else if (r >= 0)
-                        r = text_append(s, "pid %d (%s", (int) vm->pid, nv_vm_manager_to_string(vm->manager));
+                        r = text_append(
+                                s, "pid %d (%s", (int) vm->pid, nv_vm_manager_to_string(vm->manager));
                 if (r >= 0 && vm->vm_id)
                         r = text_append(s, " VM %s", vm->vm_id);
                 if (r >= 0 && vm->name)
@@ -1045,39 +1046,33 @@ void nv_findings_done(NvFindings *f)
         *f = (NvFindings){};
 }
 
+/* The order of the list: what blocks KVM, then the module, its configuration, the files around
+ * it, and last the VMs. */
+static int (*const checks[])(const NvHost *h, const NvVmList *vms, NvFindings *f) = {
+        check_hardware,
+        check_modules_disabled,
+        check_module_state,
+        check_invalid_option,
+        check_conflicting_settings,
+        check_overridden_by_cmdline,
+        check_live_differs,
+        check_ignored_files,
+        check_initramfs,
+        check_slow_nested,
+        check_nested_disabled_vms,
+        check_vms_expose_nesting,
+};
+
 int nv_findings_check(const NvHost *h, const NvVmList *vms, NvFindings *ret)
 {
         NvFindings f = {};
-        int r;
+        int r = 0;
 
         if (!h || !ret)
                 return -EINVAL;
 
-        /* The order of the list: what blocks KVM, then the module, its configuration, the files
-         * around it, and last the VMs. */
-        r = check_hardware(h, &f);
-        if (r >= 0)
-                r = check_modules_disabled(h, &f);
-        if (r >= 0)
-                r = check_module_state(h, &f);
-        if (r >= 0)
-                r = check_invalid_option(h, &f);
-        if (r >= 0)
-                r = check_conflicting_settings(h, &f);
-        if (r >= 0)
-                r = check_overridden_by_cmdline(h, &f);
-        if (r >= 0)
-                r = check_live_differs(h, &f);
-        if (r >= 0)
-                r = check_ignored_files(h, &f);
-        if (r >= 0)
-                r = check_initramfs(h, &f);
-        if (r >= 0)
-                r = check_slow_nested(h, &f);
-        if (r >= 0)
-                r = check_nested_disabled_vms(h, vms, &f);
-        if (r >= 0)
-                r = check_vms_expose_nesting(h, vms, &f);
+        for (size_t i = 0; i < ELEMENTSOF(checks) && r >= 0; i++)
+                r = checks[i](h, vms, &f);
         if (r < 0) {
                 nv_findings_done(&f);
                 return r;
