@@ -19,6 +19,7 @@ apart from those of the other scripts. What is tested:
 - a run under valgrind.
 """
 
+import glob
 import json
 import os
 import pty
@@ -799,8 +800,17 @@ class DocumentationTest(unittest.TestCase):
             with self.subTest(option=name):
                 self.assertIn('--' + name, options)
         self.assertEqual([t for t in terms('EXIT STATUS')], ['0', '1', '2', '3', '4', '5'])
-        findings_c = nvtest.read_file(nvtest.source_path('daemon', 'core', 'findings.c'))
-        ids = re.findall(r'push\(f, "([a-z-]+)"', findings_c)
+        # The ids in the order of Check: the checks[] table in findings.c, each check's ids in its
+        # body in findings-*.c.
+        core = nvtest.source_path('daemon', 'core')
+        table = re.search(r'checks\[\]\).*?\{(.*?)\};',
+                          nvtest.read_file(os.path.join(core, 'findings.c')), re.S).group(1)
+        sources = ''.join(nvtest.read_file(p)
+                          for p in sorted(glob.glob(os.path.join(core, 'findings-*.c'))))
+        ids = []
+        for name in re.findall(r'\w+', table):
+            body = re.search(r'^int ' + name + r'\(.*?^\}', sources, re.M | re.S).group(0)
+            ids += re.findall(r'push\(\s*f, "([a-z-]+)"', body)
         self.assertGreater(len(ids), 10)
         documented = [m.group(1) for m in (re.match(r'^ {7}([a-z-]+) \((error|warning|info)', l)
                                            for l in sections['FINDINGS']) if m]

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Private to the findings: the checks nv_findings_check() runs, in its order. Each adds at most
+ * one finding to f and returns 0, or a negative errno.
+ */
+
+#include "findings.h"
+
+/* findings-module.c: the hardware, the module and its nested configuration. */
+int check_hardware(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_modules_disabled(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_module_state(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_invalid_option(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_conflicting_settings(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_overridden_by_cmdline(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_live_differs(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_slow_nested(const NvHost *h, const NvVmList *vms, NvFindings *f);
+
+/* findings-files.c: files around the module, modprobe.d names kmod skips and the initramfs. */
+int check_ignored_files(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_initramfs(const NvHost *h, const NvVmList *vms, NvFindings *f);
+
+/* findings-vms.c: the running VMs that expose vmx/svm to their guests. */
+int check_nested_disabled_vms(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f);
