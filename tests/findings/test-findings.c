@@ -916,13 +916,5 @@ static Suite *findings_suite(void)
 
 int main(void)
 {
-        const char *preload = getenv("LD_PRELOAD");
-
-        /* Without the preload library libkmod would read this machine's /sys/module. */
-        if (isempty(preload) || !strstr(preload, "preload")) {
-                fprintf(stderr, "test-findings: run with LD_PRELOAD set to the nv-preload library\n");
-                return EXIT_FAILURE;
-        }
-
-        return nv_fixture_run_suite(findings_suite());
+        return nv_fixture_run_suite_preloaded(findings_suite());
 }

@@ -749,12 +749,5 @@ static Suite *reload_suite(void)
 
 int main(void)
 {
-        const char *preload = getenv("LD_PRELOAD");
-
-        /* Without the preload library libkmod would act on this machine's modules. */
-        if (isempty(preload) || !strstr(preload, "preload")) {
-                fprintf(stderr, "test-module-reload: run with LD_PRELOAD set to the nv-preload library\n");
-                return EXIT_FAILURE;
-        }
-        return nv_fixture_run_suite(reload_suite());
+        return nv_fixture_run_suite_preloaded(reload_suite());
 }

@@ -617,3 +617,16 @@ int nv_fixture_run_suite(Suite *s)
         nv_fixture_global_done();
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+int nv_fixture_run_suite_preloaded(Suite *s)
+{
+        const char *preload = getenv("LD_PRELOAD");
+
+        if (isempty(preload) || !strstr(preload, "preload")) {
+                fprintf(stderr, "%s: run with LD_PRELOAD set to the nv-preload library\n",
+                        program_invocation_short_name);
+                srunner_free(srunner_create(s));
+                return EXIT_FAILURE;
+        }
+        return nv_fixture_run_suite(s);
+}

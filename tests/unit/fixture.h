@@ -47,3 +47,7 @@ int nv_fixture_list_hosts(char ***ret);
 /* Runs suite s between nv_fixture_global_init() and nv_fixture_global_done(); returns the exit
  * status for main(). */
 int nv_fixture_run_suite(Suite *s);
+
+/* The same, for suites whose code reaches libkmod: they refuse to run without the preload
+ * library, which keeps libkmod away from this machine's /sys/module and its real modules. */
+int nv_fixture_run_suite_preloaded(Suite *s);

@@ -412,13 +412,5 @@ static Suite *host_suite(void)
 
 int main(void)
 {
-        const char *preload = getenv("LD_PRELOAD");
-
-        /* Without the preload library libkmod would read this machine's /sys/module. */
-        if (isempty(preload) || !strstr(preload, "preload")) {
-                fprintf(stderr, "test-host: run with LD_PRELOAD set to the nv-preload library\n");
-                return EXIT_FAILURE;
-        }
-
-        return nv_fixture_run_suite(host_suite());
+        return nv_fixture_run_suite_preloaded(host_suite());
 }
