@@ -12,6 +12,7 @@
 int check_hardware(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_modules_disabled(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_module_state(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_builtin_ignores_files(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_invalid_option(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_conflicting_settings(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_overridden_by_cmdline(const NvHost *h, const NvVmList *vms, NvFindings *f);

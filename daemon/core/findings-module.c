@@ -176,6 +176,34 @@ int check_module_state(const NvHost *h, _unused_ const NvVmList *vms, NvFindings
         }
 }
 
+/* A built-in module never sees modprobe.d: settings there mislead whoever reads them. */
+int check_builtin_ignores_files(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
+{
+        _cleanup_free_ char *summary = NULL, *hint = NULL;
+        const NvNestedConfig *c = &h->config;
+        int r = 0;
+
+        if (!h->module || h->module_state != NV_MODULE_BUILTIN || c->n_ignored == 0)
+                return 0;
+
+        for (size_t i = 0; r >= 0 && i < c->n_ignored; i++)
+                r = text_append(&summary, "%s%s (nested%s%s)", list_sep(i, c->n_ignored),
+                        c->ignored[i].source, c->ignored[i].value ? "=" : "", strempty(c->ignored[i].value));
+        if (r >= 0)
+                r = text_append(&summary,
+                        " %s no effect: %s is built into the kernel, so %s decides (nested %s).",
+                        c->n_ignored == 1 ? "has" : "have", h->module, source_name(c->source),
+                        nv_nested_to_string(c->next_load));
+        if (r < 0)
+                return r;
+
+        hint = text_new(
+                "Set it on the kernel command line instead (`%s.nested=1` or `%s.nested=0`) and reboot, "
+                "and remove the setting from modprobe.d so that it does not mislead.",
+                h->module, h->module);
+        return push(f, "builtin-ignores-files", NV_LEVEL_WARNING, &summary, &hint);
+}
+
 int check_invalid_option(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;

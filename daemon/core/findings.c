@@ -40,6 +40,7 @@ static int (*const checks[])(const NvHost *h, const NvVmList *vms, NvFindings *f
         check_hardware,
         check_modules_disabled,
         check_module_state,
+        check_builtin_ignores_files,
         check_invalid_option,
         check_conflicting_settings,
         check_overridden_by_cmdline,

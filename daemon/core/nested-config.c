@@ -228,7 +228,7 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
 {
         _cleanup_strv_free_ char **cmdline = NULL, **files = NULL;
         NvParamType type = nv_module_param_type(module);
-        NvNestedConfig c = {};
+        NvNestedConfig c = {}, ignored = {};
         size_t n_cmdline;
         int r;
 
@@ -238,12 +238,9 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
                 return r;
         n_cmdline = strv_length(cmdline);
 
-        /* modprobe.d does not apply to a module that is part of the kernel image. */
-        if (!builtin) {
-                r = nv_modprobe_files(&files);
-                if (r < 0)
-                        return r;
-        }
+        r = nv_modprobe_files(&files);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; files && files[i]; i++) {
                 _cleanup_strv_free_ char **entries = NULL;
@@ -261,7 +258,9 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
                 /* Every context appends the command line's entries last; they are not the file's. */
                 n = strv_length(entries);
                 n = n >= n_cmdline ? n - n_cmdline : 0;
-                r = add_settings(&c, files[i], entries, n, type);
+                /* modprobe.d does not apply to a module that is part of the kernel image: its
+                 * settings are kept apart, to tell the administrator they have no effect. */
+                r = add_settings(builtin ? &ignored : &c, files[i], entries, n, type);
                 if (r < 0)
                         goto fail;
         }
@@ -274,21 +273,30 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
         if (r < 0)
                 goto fail;
 
+        c.ignored = TAKE_PTR(ignored.settings);
+        c.n_ignored = ignored.n_settings;
         *ret = c;
         return 0;
 
 fail:
+        nv_nested_config_done(&ignored);
         nv_nested_config_done(&c);
         return r;
 }
 
+static void settings_free(NvNestedSetting *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(l[i].source);
+                free(l[i].value);
+        }
+        free(l);
+}
+
 void nv_nested_config_done(NvNestedConfig *c)
 {
-        for (size_t i = 0; i < c->n_settings; i++) {
-                free(c->settings[i].source);
-                free(c->settings[i].value);
-        }
-        free(c->settings);
+        settings_free(c->settings, c->n_settings);
+        settings_free(c->ignored, c->n_ignored);
         free(c->source);
         strv_free(c->overridden);
         *c = (NvNestedConfig){};

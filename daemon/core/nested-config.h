@@ -30,6 +30,8 @@ typedef struct NvNestedConfig {
         char *source; /* what decides next_load */
         char **overridden; /* sources of earlier, different settings that source overrides */
         bool conflict; /* the settings do not all agree */
+        NvNestedSetting *ignored; /* settings in modprobe.d files that a built-in module ignores */
+        size_t n_ignored;
 } NvNestedConfig;
 
 /*

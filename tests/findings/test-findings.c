@@ -22,6 +22,7 @@ static const char *const known_ids[] = {
         "module-unavailable",
         "module-not-loaded",
         "module-builtin",
+        "builtin-ignores-files",
         "invalid-option",
         "conflicting-settings",
         "overridden-by-cmdline",
@@ -327,13 +328,37 @@ START_TEST(test_module_unavailable)
 }
 END_TEST
 
+/* intel-builtin has /etc/modprobe.d/kvm-intel.conf with nested=0, which a built-in module never
+ * reads; a loadable module's files are no such finding. */
+START_TEST(test_builtin_ignores_files)
+{
+        NvFindings f = {};
+        const NvFinding *x;
+
+        check_host("intel-builtin", NULL, &f);
+        x = expect(&f, "builtin-ignores-files", NV_LEVEL_WARNING);
+        HAS(x->summary, "/etc/modprobe.d/kvm-intel.conf (nested=0) has no effect");
+        HAS(x->summary, "the kernel's default decides (nested enabled)");
+        HAS(x->hint, "`kvm_intel.nested=0`");
+        nv_findings_done(&f);
+
+        check_host("conflicting-files", NULL, &f);
+        expect_absent(&f, "builtin-ignores-files");
+        nv_findings_done(&f);
+
+        check_host("intel-host", NULL, &f);
+        expect_absent(&f, "builtin-ignores-files");
+        nv_findings_done(&f);
+}
+END_TEST
+
 START_TEST(test_module_builtin)
 {
         NvFindings f = {};
         const NvFinding *x;
 
         check_host("intel-builtin", NULL, &f);
-        EXPECT_IDS(&f, "module-builtin");
+        EXPECT_IDS(&f, "module-builtin", "builtin-ignores-files");
         x = expect(&f, "module-builtin", NV_LEVEL_INFO);
         HAS(x->summary, "kvm_intel is built into the kernel");
         HAS(x->summary, "nested is enabled now");
@@ -895,6 +920,7 @@ static Suite *findings_suite(void)
         tcase_add_test(tc, test_module_not_loaded);
         tcase_add_test(tc, test_module_unavailable);
         tcase_add_test(tc, test_module_builtin);
+        tcase_add_test(tc, test_builtin_ignores_files);
         tcase_add_test(tc, test_modules_disabled);
         tcase_add_test(tc, test_live_differs);
         tcase_add_test(tc, test_conflicting_settings);
