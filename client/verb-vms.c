@@ -27,8 +27,8 @@ static void print_uninspected(guint32 n)
 {
         if (n == 0)
                 return;
-        /* The scan is nestvirtd's: running nestvirtctl as root changes nothing. nestvirtd lacks
-         * CAP_SYS_PTRACE on purpose, so it cannot read the fd links of other users' processes. */
+        /* The scan is nestvirtd's: running nestvirtctl as root changes nothing. Under its unit
+         * nestvirtd reads every process's fd links; a sandbox that denies it shows up here. */
         printf("%" G_GUINT32_FORMAT " process%s could not be inspected (nestvirtd may not read %s open "
                "files); %s may hold KVM too.\n",
                 n, n == 1 ? "" : "es", n == 1 ? "its" : "their", n == 1 ? "it" : "they");

@@ -151,8 +151,7 @@ def cmd_verify(unit, daemon, unitdir):
 
 
 # Settings that would blind the daemon. It names the processes holding /dev/kvm, which belong to
-# other users (libvirt-qemu, ...): any ProtectProc= but "default" hides them (ptraceable too: the
-# capability bounding set has no CAP_SYS_PTRACE). It reads /proc/cpuinfo, /proc/cmdline and
+# other users (libvirt-qemu, ...): any ProtectProc= but "default" hides them. It reads /proc/cpuinfo, /proc/cmdline and
 # /proc/sys: ProcSubset=pid hides them. It reads /lib/modules through libkmod:
 # ProtectKernelModules= hides it (and denies module loading).
 def blinding_settings(unit):
