@@ -40,7 +40,8 @@ EXPORT int kmod_module_remove_module(struct kmod_module *mod, unsigned int flags
         static int (*real)(struct kmod_module *, unsigned int);
 
         if (!real)
-                real = (int (*)(struct kmod_module *, unsigned int)) next_symbol("kmod_module_remove_module");
+                real = (int (*)(struct kmod_module *, unsigned int)) next_symbol(
+                        "kmod_module_remove_module");
         if (!real)
                 return -ENOSYS;
 

@@ -27,8 +27,8 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
-#define NAME "org.nestvirt.NestVirt1"
-#define PATH "/org/nestvirt/NestVirt1"
+#define NAME  "org.nestvirt.NestVirt1"
+#define PATH  "/org/nestvirt/NestVirt1"
 #define IFACE "org.nestvirt.NestVirt1"
 
 static int usage(void)
@@ -98,10 +98,11 @@ static int get_property(sd_bus *bus, const char *prop, char *buf, size_t size)
         sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, NAME, PATH, "org.freedesktop.DBus.Properties", "Get", &error, &reply, "ss",
-                IFACE, prop);
+        r = sd_bus_call_method(bus, NAME, PATH, "org.freedesktop.DBus.Properties", "Get", &error, &reply,
+                "ss", IFACE, prop);
         if (r < 0) {
-                fprintf(stderr, "nv-bus: Get %s: %s: %s\n", prop, error.name ?: "?", error.message ?: strerror(-r));
+                fprintf(stderr, "nv-bus: Get %s: %s: %s\n", prop, error.name ?: "?",
+                        error.message ?: strerror(-r));
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -211,7 +212,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 const char *name;
                 char value[1024];
 
-                if (sd_bus_message_read_basic(m, 's', &name) < 0 || read_variant(m, value, sizeof(value)) < 0)
+                if (sd_bus_message_read_basic(m, 's', &name) < 0 ||
+                        read_variant(m, value, sizeof(value)) < 0)
                         return 0;
                 printf(" %s=%s", name, value);
                 if (strcmp(name, w->prop) == 0 && strcmp(value, w->want) == 0)
@@ -261,8 +263,8 @@ static int cmd_watch(sd_bus *bus, int argc, char **argv)
         w.want = argv[1];
 
         /* Synchronous AddMatch: once it returns, the bus delivers every later signal to us. */
-        r = sd_bus_match_signal(bus, &slot, NULL, PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                on_properties_changed, &w);
+        r = sd_bus_match_signal(bus, &slot, NULL, PATH, "org.freedesktop.DBus.Properties",
+                "PropertiesChanged", on_properties_changed, &w);
         if (r < 0) {
                 fprintf(stderr, "nv-bus: AddMatch: %s\n", strerror(-r));
                 return 1;
