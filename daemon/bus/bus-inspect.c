@@ -55,10 +55,11 @@ int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error)
         NvVmList l = {};
         int r;
 
-        /* A fresh snapshot (which also counts the VMs) and the VM details from one more scan. */
-        (void) daemon_refresh(d);
-        r = nv_vm_list_scan(&l);
-        r = nv_findings_check(d->host, r >= 0 ? &l : NULL, &f);
+        /* A fresh snapshot, and the VMs its scan found. */
+        r = daemon_refresh_with_vms(d, &l);
+        if (r < 0)
+                return r;
+        r = nv_findings_check(d->host, &l, &f);
         nv_vm_list_done(&l);
         if (r < 0)
                 return r;

@@ -118,11 +118,16 @@ int daemon_start(Daemon *d)
 
 int daemon_refresh(Daemon *d)
 {
+        return daemon_refresh_with_vms(d, NULL);
+}
+
+int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms)
+{
         _cleanup_(nv_host_freep) NvHost *old = NULL;
         NvHost *h;
         int r;
 
-        r = nv_host_load(&h);
+        r = nv_host_load_with_vms(&h, ret_vms);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the host's state");
 

@@ -31,3 +31,5 @@ int daemon_run(Daemon *d);
 void daemon_recover(void);
 /* Takes a new snapshot and announces what changed. */
 int daemon_refresh(Daemon *d);
+/* The same, handing over the VMs the new snapshot counted. */
+int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms);

@@ -17,15 +17,6 @@ NvNested nv_host_kernel_default(const char *module, const char *release)
         return major > 4 || (major == 4 && minor >= 20) ? NV_NESTED_ENABLED : NV_NESTED_DISABLED;
 }
 
-static bool read_modules_disabled(void)
-{
-        _cleanup_free_ char *v = NULL;
-
-        if (nv_host_read_line("/proc/sys/kernel/modules_disabled", &v) < 0)
-                return false;
-        return streq(v, "1");
-}
-
 static int load_module_facts(NvHost *h)
 {
         _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
@@ -48,6 +39,11 @@ static int load_module_facts(NvHost *h)
 }
 
 int nv_host_load(NvHost **ret)
+{
+        return nv_host_load_with_vms(ret, NULL);
+}
+
+int nv_host_load_with_vms(NvHost **ret, NvVmList *ret_vms)
 {
         _cleanup_(nv_host_freep) NvHost *h = NULL;
         int r;
@@ -76,12 +72,15 @@ int nv_host_load(NvHost **ret)
                         return r;
         }
 
-        h->modules_disabled = read_modules_disabled();
+        h->modules_disabled = nv_modules_disabled();
 
         NvVmList vms = {};
         if (nv_vm_list_scan(&vms) >= 0)
                 h->vm_count = (unsigned) vms.n_vms;
-        nv_vm_list_done(&vms);
+        if (ret_vms)
+                *ret_vms = vms;
+        else
+                nv_vm_list_done(&vms);
 
         *ret = TAKE_PTR(h);
         return 0;

@@ -24,6 +24,9 @@ typedef struct NvHost {
 
 /* Takes a fresh snapshot of the host. */
 int nv_host_load(NvHost **ret);
+/* The same, handing over the VM scan the snapshot counted (empty when /proc could not be read),
+ * for callers that need the VMs too: one scan instead of two. */
+int nv_host_load_with_vms(NvHost **ret, NvVmList *ret_vms);
 NvHost *nv_host_free(NvHost *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvHost *, nv_host_free)
 

@@ -127,3 +127,12 @@ NvNested nv_module_read_nested(const char *module)
                 return NV_NESTED_UNKNOWN;
         return nv_nested_parse_live(v);
 }
+
+bool nv_modules_disabled(void)
+{
+        _cleanup_free_ char *v = NULL;
+
+        if (nv_host_read_line("/proc/sys/kernel/modules_disabled", &v) < 0)
+                return false;
+        return streq(v, "1");
+}

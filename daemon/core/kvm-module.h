@@ -38,5 +38,8 @@ int nv_kmod_new(const char *release, struct kmod_ctx **ret);
 int nv_module_get_state(
         struct kmod_ctx *ctx, const char *module, NvModuleState *ret_state, unsigned *ret_refcnt);
 
+/* kernel.modules_disabled: no module can be loaded or unloaded until the next boot. */
+bool nv_modules_disabled(void);
+
 /* The live value of /sys/module/MODULE/parameters/nested. */
 NvNested nv_module_read_nested(const char *module);

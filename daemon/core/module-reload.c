@@ -11,12 +11,6 @@ static int nested_digit(NvNested v)
         return v == NV_NESTED_ENABLED ? 1 : 0;
 }
 
-static bool modules_disabled(void)
-{
-        _cleanup_free_ char *v = NULL;
-        return nv_host_read_line("/proc/sys/kernel/modules_disabled", &v) >= 0 && streq(v, "1");
-}
-
 static int open_module(const char *module, struct kmod_ctx **ret_ctx, struct kmod_module **ret_mod)
 {
         _cleanup_free_ char *release = NULL;
@@ -158,7 +152,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
 
         if (state == KMOD_MODULE_BUILTIN)
                 res.status = NV_RELOAD_BUILTIN;
-        else if (modules_disabled())
+        else if (nv_modules_disabled())
                 res.status = NV_RELOAD_MODULES_DISABLED;
         else if (!module_file_present(mod))
                 res.status = NV_RELOAD_UNAVAILABLE;
@@ -185,9 +179,9 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                         (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
                         res.error = r;
                         res.failed_step = "unload";
-                        res.status = r == -EAGAIN || r == -EBUSY    ? NV_RELOAD_IN_USE
-                                : r == -EPERM && modules_disabled() ? NV_RELOAD_MODULES_DISABLED
-                                                                    : NV_RELOAD_UNLOAD_FAILED;
+                        res.status = r == -EAGAIN || r == -EBUSY       ? NV_RELOAD_IN_USE
+                                : r == -EPERM && nv_modules_disabled() ? NV_RELOAD_MODULES_DISABLED
+                                                                       : NV_RELOAD_UNLOAD_FAILED;
                         goto finish;
                 }
         }
