@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Installs the dependencies, builds nestvirt and runs the whole test suite three ways:
+# Installs the dependencies, builds nestvirt and runs the whole test suite four ways:
 #   1. everything, including the QEMU kernel tier (build-test/);
 #   2. everything but the QEMU tier (and the tests that use valgrind) again, built with
 #      AddressSanitizer and UBSan (build-asan/);
-#   3. the C test programs under valgrind (build-test/, --setup=valgrind).
+#   3. the C test programs under valgrind (build-test/, --setup=valgrind);
+#   4. the libFuzzer harnesses of every parser, each for a bounded time, with ASan and UBSan
+#      (build-fuzz/, tools/fuzz.sh).
 # Run as root: the bus tests create an unprivileged user and start a real dbus-daemon, polkitd
 # and nestvirtd. Arguments are passed to the first meson test run (for example --suite bus).
 set -eu
@@ -26,3 +28,5 @@ ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 UBSAN_OPTIONS=halt_on_error
 
 meson test -C "$build" --print-errorlogs --setup=valgrind \
         --suite preload --suite unit --suite reload --suite findings --suite vms
+
+tools/fuzz.sh

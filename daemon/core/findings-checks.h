@@ -23,6 +23,17 @@ int check_slow_nested(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_ignored_files(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_initramfs(const NvHost *h, const NvVmList *vms, NvFindings *f);
 
+typedef enum InitramfsTool {
+        TOOL_INITRAMFS_TOOLS, /* /etc/initramfs-tools/modules: one module a line */
+        TOOL_DRACUT, /* dracut.conf: add_drivers+=" ... " and friends */
+        TOOL_MKINITCPIO, /* mkinitcpio.conf: MODULES=(...) */
+        _TOOL_MAX,
+} InitramfsTool;
+
+/* Adds the KVM modules the text of one configuration file of tool names to found (no
+ * duplicates); found stays as it was when there are none. */
+int initramfs_kvm_modules(const char *text, InitramfsTool tool, char ***found);
+
 /* findings-vms.c: the running VMs that expose vmx/svm to their guests. */
 int check_nested_disabled_vms(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f);

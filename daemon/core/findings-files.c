@@ -261,24 +261,25 @@ static int parse_shell_assignments(const char *text, const char *const *keys, ch
         return 0;
 }
 
-typedef enum InitramfsTool {
-        TOOL_INITRAMFS_TOOLS,
-        TOOL_DRACUT,
-        TOOL_MKINITCPIO,
-        _TOOL_MAX,
-} InitramfsTool;
-
 static const char *const tool_rebuild[_TOOL_MAX] = {
         [TOOL_INITRAMFS_TOOLS] = "update-initramfs -u -k all",
         [TOOL_DRACUT] = "dracut -f --regenerate-all",
         [TOOL_MKINITCPIO] = "mkinitcpio -P",
 };
 
-/* Adds "PATH lists kvm_intel" to parts when the file names KVM modules; 1 then, else 0. */
-static int initramfs_file(const char *path, InitramfsTool tool, char ***parts)
+int initramfs_kvm_modules(const char *text, InitramfsTool tool, char ***found)
 {
         static const char *const dracut_keys[] = { "add_drivers", "force_drivers", "drivers", NULL };
         static const char *const mkinitcpio_keys[] = { "MODULES", NULL };
+
+        if (tool == TOOL_INITRAMFS_TOOLS)
+                return parse_module_list(text, found);
+        return parse_shell_assignments(text, tool == TOOL_DRACUT ? dracut_keys : mkinitcpio_keys, found);
+}
+
+/* Adds "PATH lists kvm_intel" to parts when the file names KVM modules; 1 then, else 0. */
+static int initramfs_file(const char *path, InitramfsTool tool, char ***parts)
+{
         _cleanup_free_ char *content = NULL, *part = NULL;
         _cleanup_strv_free_ char **found = NULL;
         int r;
@@ -289,11 +290,7 @@ static int initramfs_file(const char *path, InitramfsTool tool, char ***parts)
         if (r < 0)
                 return 0;
 
-        if (tool == TOOL_INITRAMFS_TOOLS)
-                r = parse_module_list(content, &found);
-        else
-                r = parse_shell_assignments(
-                        content, tool == TOOL_DRACUT ? dracut_keys : mkinitcpio_keys, &found);
+        r = initramfs_kvm_modules(content, tool, &found);
         if (r < 0)
                 return r;
         if (!found)

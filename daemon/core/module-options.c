@@ -8,9 +8,11 @@ typedef struct Param {
         const char *value, *value_end; /* NULL without "=" */
 } Param;
 
+/* The kernel's isspace(): its ctype table counts \v, \f, \r and 0xA0 (Latin-1's no-break space)
+ * too, so "nested=1\r" from a file with CRLF line ends is "nested=1" to the kernel. */
 static bool is_space(char c)
 {
-        return c == ' ' || c == '\t' || c == '\n';
+        return c == ' ' || (c >= '\t' && c <= '\r') || (unsigned char) c == 0xa0;
 }
 
 /* Reads the next parameter at *p; false at the end. */
@@ -38,6 +40,9 @@ static bool next_param(const char **p, Param *ret)
 
         ret->name = ret->start + (*ret->start == '"');
         ret->name_end = eq ?: s;
+        /* A quoted token without a value: "\"nested\"" is the bare "nested" to the kernel. */
+        if (!eq && *ret->start == '"' && ret->name_end > ret->name && ret->name_end[-1] == '"')
+                ret->name_end--;
         ret->value = ret->value_end = NULL;
         if (eq) {
                 /* Like the kernel: quotes around the value, or around the whole token. */
@@ -50,6 +55,23 @@ static bool next_param(const char **p, Param *ret)
                         ret->value_end--;
         }
         return true;
+}
+
+/* A bare "--" ends the arguments: the kernel's parse_args() does not look at what follows. */
+static bool param_is_end(const Param *p)
+{
+        return !p->value && p->name_end - p->name == 2 && strncmp(p->name, "--", 2) == 0;
+}
+
+/* A token with an odd number of quotes runs to the end of the string. */
+static bool param_quote_open(const Param *p)
+{
+        bool open = false;
+
+        for (const char *c = p->start; c < p->end; c++)
+                if (*c == '"')
+                        open = !open;
+        return open;
 }
 
 static bool param_is_nested(const Param *p)
@@ -72,7 +94,7 @@ int nv_options_find_nested(const char *options, char **ret_value)
         bool have = false;
         Param par;
 
-        while (next_param(&p, &par))
+        while (next_param(&p, &par) && !param_is_end(&par))
                 if (param_is_nested(&par)) {
                         have = true;
                         v = par.value;
@@ -95,17 +117,23 @@ int nv_options_strip_nested(const char *options, char **ret)
         char *out, *o;
         Param par;
 
-        out = o = malloc(strlen(options) + 1);
+        /* One more byte for a closing quote. */
+        out = o = malloc(strlen(options) + 2);
         if (!out)
                 return -ENOMEM;
 
-        while (next_param(&p, &par)) {
+        /* The result is followed by an explicit "nested=N" when the module is loaded, so what it
+         * holds must not swallow that: "--" and what follows it (which the kernel ignores) are
+         * dropped, and a quote left open by the last token is closed. */
+        while (next_param(&p, &par) && !param_is_end(&par)) {
                 if (param_is_nested(&par))
                         continue;
                 if (o != out)
                         *o++ = ' ';
                 memcpy(o, par.start, (size_t) (par.end - par.start));
                 o += par.end - par.start;
+                if (param_quote_open(&par))
+                        *o++ = '"';
         }
         *o = 0;
         *ret = out;

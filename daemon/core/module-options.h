@@ -3,13 +3,15 @@
 
 /*
  * Module option strings as libkmod hands them over ("a=1 nested=0 b"), split the way the
- * kernel's next_arg() splits them: whitespace separates, double quotes group. Parameter names
- * match with '-' and '_' equal, as in the kernel.
+ * kernel's parse_args() splits them: whitespace (the kernel's isspace()) separates, double quotes
+ * group, a bare "--" ends them. Parameter names match with '-' and '_' equal, as in the kernel.
  */
 
 /* Finds the last "nested" parameter. Returns 1 and sets *ret_value (NULL for a bare "nested")
  * when found, 0 when not, negative errno on error. */
 int nv_options_find_nested(const char *options, char **ret_value);
 
-/* Returns a copy of options without any "nested" parameter. */
+/* Returns a copy of options without any "nested" parameter, such that appending " nested=N"
+ * sets nested to N: without a "--" (or what follows it), and with a quote the last parameter
+ * left open closed. */
 int nv_options_strip_nested(const char *options, char **ret);

@@ -233,9 +233,30 @@ static int intent_field(const char *text, const char *key, char **ret)
         return -EBADMSG;
 }
 
+int nv_reload_intent_parse(const char *text, char **ret_module, NvNested *ret_previous)
+{
+        _cleanup_free_ char *module = NULL, *previous = NULL;
+        int r;
+
+        r = intent_field(text, "module", &module);
+        if (r < 0)
+                return r;
+        r = intent_field(text, "previous", &previous);
+        if (r < 0)
+                return r;
+        if (!streq(module, "kvm_intel") && !streq(module, "kvm_amd"))
+                return -EBADMSG;
+
+        *ret_previous = streq(previous, "enabled") ? NV_NESTED_ENABLED
+                : streq(previous, "disabled")      ? NV_NESTED_DISABLED
+                                                   : NV_NESTED_UNKNOWN;
+        *ret_module = TAKE_PTR(module);
+        return 0;
+}
+
 int nv_reload_recover(char **ret_module, NvNested *ret_value)
 {
-        _cleanup_free_ char *text = NULL, *module = NULL, *previous = NULL;
+        _cleanup_free_ char *text = NULL, *module = NULL;
         _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
         _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
         NvNested value;
@@ -247,15 +268,14 @@ int nv_reload_recover(char **ret_module, NvNested *ret_value)
         if (r < 0)
                 return r;
 
-        if (intent_field(text, "module", &module) < 0 || intent_field(text, "previous", &previous) < 0 ||
-                (!streq(module, "kvm_intel") && !streq(module, "kvm_amd"))) {
+        r = nv_reload_intent_parse(text, &module, &value);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
                 /* Not ours to interpret: drop it rather than act on garbage. */
                 (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
                 return -EBADMSG;
         }
-        value = streq(previous, "enabled")    ? NV_NESTED_ENABLED
-                : streq(previous, "disabled") ? NV_NESTED_DISABLED
-                                              : NV_NESTED_UNKNOWN;
 
         r = open_module(module, &ctx, &mod);
         if (r < 0)

@@ -47,5 +47,9 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret);
  */
 int nv_reload_recover(char **ret_module, NvNested *ret_value);
 
+/* Parses the text of the intent record: the module (kvm_intel or kvm_amd) and its value before
+ * the reload. -EBADMSG when the record is not one this daemon wrote. */
+int nv_reload_intent_parse(const char *text, char **ret_module, NvNested *ret_previous);
+
 /* Human-readable summary of a result, for errors and logs. */
 char *nv_reload_result_describe(const char *module, NvNested want, const NvReloadResult *r);

@@ -53,6 +53,7 @@ enum {
         DMI_BIOS_VENDOR,
         _DMI_MAX,
 };
+_Static_assert(_DMI_MAX == NV_DMI_FIELDS, "nv_virt_decide() documents the fields");
 
 static const char *const dmi_files[_DMI_MAX] = {
         [DMI_SYS_VENDOR] = "/sys/class/dmi/id/sys_vendor",
@@ -92,7 +93,7 @@ static int read_dmi(const char *host_path, char **ret)
 }
 
 /* The hypervisor id DMI names, or NULL. cpu_flag: the CPU says it runs under a hypervisor. */
-static const char *detect_dmi(char *const dmi[_DMI_MAX], bool cpu_flag)
+static const char *detect_dmi(const char *const dmi[_DMI_MAX], bool cpu_flag)
 {
         const char *found = NULL;
 
@@ -122,11 +123,33 @@ static const char *detect_dmi(char *const dmi[_DMI_MAX], bool cpu_flag)
         return found;
 }
 
+int nv_virt_decide(const char *const dmi[NV_DMI_FIELDS], const char *hypervisor_type,
+        bool cpu_hypervisor_flag, NvVirt *ret)
+{
+        const char *id;
+
+        id = detect_dmi(dmi, cpu_hypervisor_flag);
+        /* /sys/hypervisor/type is Xen's ("xen"); DMI is more specific (Amazon on Xen), so it
+         * comes first. */
+        if (!id && !isempty(hypervisor_type))
+                id = streq(hypervisor_type, "xen") ? "xen" : "unknown";
+        if (!id && cpu_hypervisor_flag)
+                id = "unknown";
+
+        *ret = (NvVirt){};
+        if (id) {
+                ret->hypervisor = strdup(id);
+                if (!ret->hypervisor)
+                        return -ENOMEM;
+                ret->guest = true;
+        }
+        return 0;
+}
+
 int nv_virt_detect(bool cpu_hypervisor_flag, NvVirt *ret)
 {
         _cleanup_free_ char *xen_type = NULL;
         char *dmi[_DMI_MAX] = {};
-        const char *id;
         int r;
 
         for (size_t i = 0; i < _DMI_MAX; i++) {
@@ -139,24 +162,7 @@ int nv_virt_detect(bool cpu_hypervisor_flag, NvVirt *ret)
         if (r < 0)
                 goto finish;
 
-        id = detect_dmi(dmi, cpu_hypervisor_flag);
-        /* /sys/hypervisor/type is Xen's ("xen"); DMI is more specific (Amazon on Xen), so it
-         * comes first. */
-        if (!id && !isempty(xen_type))
-                id = streq(xen_type, "xen") ? "xen" : "unknown";
-        if (!id && cpu_hypervisor_flag)
-                id = "unknown";
-
-        *ret = (NvVirt){};
-        if (id) {
-                ret->hypervisor = strdup(id);
-                if (!ret->hypervisor) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                ret->guest = true;
-        }
-        r = 0;
+        r = nv_virt_decide((const char *const *) dmi, xen_type, cpu_hypervisor_flag, ret);
 
 finish:
         for (size_t i = 0; i < _DMI_MAX; i++)

@@ -514,18 +514,8 @@ static bool vanished(int r)
         return r == -ENOENT || r == -ESRCH;
 }
 
-/* The real uid: the "Uid:" line of /proc/PID/status lists real, effective, saved, fs. */
-static int read_uid(pid_t pid, uid_t *ret)
+int nv_proc_status_uid(const char *status, uid_t *ret)
 {
-        _cleanup_free_ char *status = NULL;
-        char path[64];
-        int r;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        r = nv_host_read_file(path, &status, NULL);
-        if (r < 0)
-                return r;
-
         for (const char *line = status; line; line = strchr(line, '\n')) {
                 const char *v;
                 unsigned long u;
@@ -536,6 +526,10 @@ static int read_uid(pid_t pid, uid_t *ret)
                 v = startswith(line, "Uid:");
                 if (!v)
                         continue;
+                /* strtoul() would take a sign ("-4294967295" is 1): only digits after the blanks. */
+                v += strspn(v, " \t");
+                if (*v < '0' || *v > '9')
+                        return -EBADMSG;
                 errno = 0;
                 u = strtoul(v, &e, 10);
                 if (errno != 0 || e == v || u >= (uid_t) -1)
@@ -544,6 +538,19 @@ static int read_uid(pid_t pid, uid_t *ret)
                 return 0;
         }
         return -EBADMSG;
+}
+
+static int read_uid(pid_t pid, uid_t *ret)
+{
+        _cleanup_free_ char *status = NULL;
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        r = nv_host_read_file(path, &status, NULL);
+        if (r < 0)
+                return r;
+        return nv_proc_status_uid(status, ret);
 }
 
 /* 1 when the pid file holds pid, 0 when it holds something else, or a negative errno. */
@@ -618,11 +625,21 @@ static int vm_classify(NvVm *vm, const QemuArgs *args)
         return 0;
 }
 
+int nv_vm_identify(const char *cmdline, size_t len, NvVm *vm)
+{
+        _cleanup_(qemu_args_done) QemuArgs args = {};
+        int r;
+
+        r = parse_cmdline(cmdline, len, vm, &args);
+        if (r < 0)
+                return r;
+        return vm_classify(vm, &args);
+}
+
 /* Reads what a KVM holder's /proc files say. -ENOENT or -ESRCH: it is gone. */
 static int vm_load(pid_t pid, NvVm *ret)
 {
         _cleanup_(vm_done) NvVm vm = { .pid = pid, .uid = (uid_t) -1 };
-        _cleanup_(qemu_args_done) QemuArgs args = {};
         _cleanup_free_ char *cmdline = NULL;
         size_t size = 0;
         char path[64];
@@ -644,10 +661,7 @@ static int vm_load(pid_t pid, NvVm *ret)
         if (r < 0)
                 size = 0;
 
-        r = parse_cmdline(cmdline ?: "", size, &vm, &args);
-        if (r < 0)
-                return r;
-        r = vm_classify(&vm, &args);
+        r = nv_vm_identify(cmdline ?: "", size, &vm);
         if (r < 0)
                 return r;
 

@@ -57,6 +57,14 @@ void nv_vm_list_done(NvVmList *l);
  * (as in /proc/PID/cmdline) of length len. Exposed for tests. */
 int nv_vm_parse_cmdline(const char *cmdline, size_t len, NvVm *vm);
 
+/* nv_vm_parse_cmdline(), then the manager decided through the pid files under the host root that
+ * the command line points to (-id, -name guest=, -pidfile); vm->pid must be set. */
+int nv_vm_identify(const char *cmdline, size_t len, NvVm *vm);
+
+/* The real uid from the text of /proc/PID/status (its "Uid:" line). -EBADMSG when missing or
+ * malformed. */
+int nv_proc_status_uid(const char *status, uid_t *ret);
+
 /* Decides whether a QEMU "-cpu" value exposes vmx/svm: models "host" and "max" do unless the
  * flag is removed ("-vmx", "vmx=off"), others only with "+vmx"/"+svm"/"vmx=on"/"svm=on". */
 NvVmNesting nv_vm_cpu_nesting(const char *cpu);

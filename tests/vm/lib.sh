@@ -44,6 +44,16 @@ nv_current_kernel_pkg() {
 # the archive (offline), falls back to the newest kernel already in the cache.
 nv_kernel_dir() {
         pkg=${NESTVIRT_VM_KERNEL_PKG:-}
+        ver=""
+        case $pkg in
+        *=*)
+                # PACKAGE=VERSION pins both; a cached copy serves even when the archive moved on.
+                ver=${pkg#*=}
+                pkg=${pkg%%=*}
+                echo "$NV_CACHE/kernel/${pkg}_$ver"
+                return 0
+                ;;
+        esac
         if [ -z "$pkg" ]; then
                 pkg=$(nv_current_kernel_pkg)
                 # No package lists yet (a fresh machine): fetch them once, and only without a cache.
@@ -52,7 +62,6 @@ nv_kernel_dir() {
                         pkg=$(nv_current_kernel_pkg)
                 fi
         fi
-        ver=""
         [ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
                 sed -n 's/^Version: //p' | head -n 1)
         if [ -n "$pkg" ] && [ -n "$ver" ]; then
@@ -121,6 +130,10 @@ nv_fetch_kernel() {
         NV_KERNEL=$kdir/vmlinuz
         NV_KREL=$(cat "$kdir/release")
         NV_KMODS=$kdir/modules
+        NV_KPKG=$(basename "$kdir")
+        # The exact kernel, in the test output: the archive may serve another one tomorrow
+        # (NESTVIRT_VM_KERNEL_PKG=PACKAGE=VERSION pins one that is cached).
+        echo "kernel under test: ${NV_KPKG%%_*} ${NV_KPKG#*_} (release $NV_KREL)"
 }
 
 # A root with Debian's merged-/usr layout: /bin, /sbin, /lib, /lib64 link into /usr.
@@ -152,18 +165,83 @@ nv_install_with_libs() {
         done
 }
 
+# What every guest's kernel command line carries, so that a stuck guest says where it is stuck
+# instead of waiting out the host's bound in silence: the whole boot log (no `quiet`), lockup and
+# hung-task detectors that panic (their thresholds far above any delay a loaded host causes: the
+# soft-lockup detector fires after 2 * watchdog_thresh s), a panic on an NMI from the host
+# (hang-report.py sends one), SysRq from the emulated keyboard, and no address randomization, so
+# that the vCPU addresses in hang reports compare across runs. panic=-1 and QEMU's -no-reboot turn
+# a panic into QEMU's exit.
+NV_DEBUG_APPEND="console=ttyS0 loglevel=6 panic=-1 nokaslr softlockup_panic=1 watchdog_thresh=30
+        hung_task_panic=1 sysctl.kernel.hung_task_timeout_secs=90 unknown_nmi_panic=1
+        sysrq_always_enabled=1"
+
 # Boots a guest: nv_qemu LOG TIMEOUT CPU KERNEL INITRD APPEND [extra qemu args...]
-# The serial console goes to LOG. Returns QEMU's status (124 when the timeout hit).
+# The serial console (ttyS0: the kernel, systemd) goes to LOG, the guest's results (ttyS1, nothing
+# else writes there, so no kernel message can split a result line) to LOG.out, and QEMU's monitor
+# listens on LOG.mon. When the guest has not
+# powered off after TIMEOUT seconds, hang-report.py asks the monitor where it is stuck (its report
+# is appended to LOG) before QEMU is killed. Returns QEMU's status (124 when the bound hit).
+# NV_HANG_WHEN=TEXT treats the guest as hung as soon as its results port shows TEXT (the
+# diagnostics' own test, hang.sh).
+#
+# One vCPU (NESTVIRT_VM_CPUS): nothing here needs two, and with one the guest kernel never waits
+# on another vCPU (AP bring-up at boot, the cross-CPU calls that enable and disable SVM around a
+# VM's life), which a loaded host can starve under TCG. See tests/vm/README.md.
 nv_qemu() {
-        local log="$1" tmo="$2" cpu="$3" kernel="$4" initrd="$5" append="$6"
+        local log="$1" tmo="$2" cpu="$3" kernel="$4" initrd="$5" append="$6" pid deadline rc=0
         shift 6
         : >"$log"
-        timeout -k 10 "$tmo" qemu-system-x86_64 \
+        : >"$log.out"
+        rm -f "$log.mon"
+        # shellcheck disable=SC2086
+        qemu-system-x86_64 \
                 -machine q35 -accel tcg -cpu "$cpu" -m "${NESTVIRT_VM_MEMORY:-1024}" \
-                -smp "${NESTVIRT_VM_CPUS:-2}" \
-                -display none -monitor none -serial "file:$log" -no-reboot \
-                -kernel "$kernel" -initrd "$initrd" -append "$append" \
-                "$@" </dev/null
+                -smp "${NESTVIRT_VM_CPUS:-1}" \
+                -display none -serial "file:$log" -serial "file:$log.out" -no-reboot \
+                -monitor "unix:$log.mon,server=on,wait=off" \
+                -kernel "$kernel" -initrd "$initrd" -append "$(echo $NV_DEBUG_APPEND) $append" \
+                "$@" </dev/null &
+        pid=$!
+        deadline=$(($(nv_now) + tmo))
+        while kill -0 "$pid" 2>/dev/null && [ "$(nv_now)" -lt "$deadline" ]; do
+                [ -n "${NV_HANG_WHEN:-}" ] && grep -qF "$NV_HANG_WHEN" "$log.out" && break
+                sleep 1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+                nv_log "the guest did not power off within its bound; asking QEMU's monitor where it is stuck"
+                {
+                        echo "=== hang report: the guest outlived its bound ==="
+                        timeout 90 /usr/bin/python3 "$here/hang-report.py" "$log.mon" "$log" 2>&1
+                        echo "=== end of the hang report ==="
+                } >"$log.hang"
+                # The NMI panics the guest, and QEMU exits (-no-reboot); it gets a moment for that.
+                deadline=$(($(nv_now) + 10))
+                while kill -0 "$pid" 2>/dev/null && [ "$(nv_now)" -lt "$deadline" ]; do
+                        sleep 1
+                done
+                if kill -0 "$pid" 2>/dev/null; then
+                        echo "QEMU still runs after the hang report: killed" >>"$log.hang"
+                        kill -KILL "$pid" 2>/dev/null
+                else
+                        echo "QEMU exited after the hang report's NMI" >>"$log.hang"
+                fi
+                wait "$pid" 2>/dev/null
+                cat "$log.hang" >>"$log"
+                grep '^hang-report: vCPU' "$log.hang" | sed 's/^/vm: /' >&2
+                rc=124
+        else
+                wait "$pid" || rc=$?
+        fi
+        rm -f "$log.mon"
+        return $rc
+}
+
+# Whether the guest reached the first step of its script: the console carries the line the
+# guest prints first. A boot that never got there proves nothing about nestvirt and may be
+# tried once more (nv_boot_retry).
+nv_reached_first_step() {
+        tr -d '\r' <"$1.out" | grep -q '^NESTVIRT-NOTE: .* tier, '
 }
 
 # Checks a console log: every expected name PASSes, nothing FAILs, DONE is there.
@@ -171,7 +249,7 @@ nv_qemu() {
 nv_assert() {
         local log="$1" status name line
         shift
-        tr -d '\r' <"$log" | sed -n 's/.*NESTVIRT-TEST: //p' >"$log.results"
+        tr -d '\r' <"$log.out" | sed -n 's/^NESTVIRT-TEST: //p' >"$log.results"
         status=0
         for name in "$@"; do
                 if grep -qx "PASS $name" "$log.results"; then
@@ -214,7 +292,8 @@ nv_keep_log() {
         find "$NV_CACHE/logs" -name '*.log' -mtime +14 -delete 2>/dev/null || true
         kept="$NV_CACHE/logs/$what-$(date +%Y%m%d-%H%M%S).log"
         cp "$log" "$kept"
-        echo "vm: console log of the failed run: $kept" >&2
-        echo "vm: last lines:" >&2
-        tr -d '\r' <"$log" | tail -n 60 | sed 's/^/    | /' >&2
+        cp "$log.out" "${kept%.log}.results.log"
+        echo "vm: console log of the failed run: $kept (results: ${kept%.log}.results.log)" >&2
+        echo "vm: last lines of the console:" >&2
+        tr -d '\r' <"$log" | tail -n 80 | sed 's/^/    | /' >&2
 }

@@ -4,7 +4,7 @@
 # The QEMU test tier: Debian's real kernel (and, in the full tier, a real systemd) under
 # software emulation, with the real nestvirtd inside. Run as root.
 #
-#   tests/vm/run.sh [all|fast|full|selftest]     (default: all = fast, then full)
+#   tests/vm/run.sh [all|fast|full|selftest|hang]    (default: all = fast, then full)
 #
 #   fast      busybox initramfs: private bus, nestvirtd, nestvirtctl; kvm_amd reloads, a real VM
 #             (kvm-hold) pins the module, module events; then -cpu max,vendor=GenuineIntel for
@@ -12,6 +12,8 @@
 #   full      a cached Debian image (systemd, dbus, polkitd, udev, kmod) with nestvirt installed
 #             by `meson install --destdir`: bus activation, idle exit, persistence across a
 #             reboot, enforcement at boot, journal audit records, polkit, systemd-analyze
+#   hang      the hang diagnostics: a guest step that never returns is named, and a guest that
+#             never finishes gets a hang report from QEMU's monitor (hang-report.py)
 #   selftest  the fast tier's AMD run with a daemon that ignores the running-VM guard
 #             (LD_PRELOAD=libnv-break-guard.so); exits non-zero when the tier caught it
 #
@@ -21,50 +23,14 @@
 #   NESTVIRTD, NESTVIRTCTL, NESTVIRT_KVM_HOLD, NESTVIRT_NV_BUS, NESTVIRT_BREAK_GUARD
 #                        the binaries (meson sets them; otherwise found in the build tree)
 #   NESTVIRT_VM_KERNEL_PKG  a kernel package instead of linux-image-amd64's dependency
+#                        (PACKAGE=VERSION pins a version; a cached copy serves it offline)
+#   NESTVIRT_VM_CPUS     vCPUs of each guest (default 1; see README.md on why)
+#   NESTVIRT_VM_TIMEOUT  the bound of each boot in seconds, before the hang report
 #   NESTVIRT_VM_KEEP=1   keep the work directory
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-src=${NESTVIRT_SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
-build=${NESTVIRT_BUILD_ROOT:-$src/build}
-
-. "$here/lib.sh"
-. "$here/fast.sh"
-. "$here/full.sh"
-
-NESTVIRTD=${NESTVIRTD:-$build/daemon/nestvirtd}
-NESTVIRTCTL=${NESTVIRTCTL:-$build/client/nestvirtctl}
-NESTVIRT_KVM_HOLD=${NESTVIRT_KVM_HOLD:-$build/tests/vm/kvm-hold}
-NESTVIRT_NV_BUS=${NESTVIRT_NV_BUS:-$build/tests/vm/nv-bus}
-NESTVIRT_BREAK_GUARD=${NESTVIRT_BREAK_GUARD:-$build/tests/vm/libnv-break-guard.so}
-
-preflight() {
-        [ "$(id -u)" = 0 ] || nv_die "run as root (debootstrap, mkfs and the image need it)"
-        missing=""
-        for tool in qemu-system-x86_64 cpio gzip depmod modprobe dpkg-deb apt-get ldd flock timeout; do
-                command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
-        done
-        [ -x /bin/busybox ] && file_is_static /bin/busybox || missing="$missing busybox-static"
-        [ -z "$missing" ] || nv_die "missing:$missing (tools/install-deps.sh installs them)"
-        for f in "$NESTVIRTD" "$NESTVIRTCTL" "$NESTVIRT_KVM_HOLD" "$NESTVIRT_NV_BUS" "$NESTVIRT_BREAK_GUARD"; do
-                [ -f "$f" ] || nv_die "$f not built (meson compile -C $build)"
-        done
-}
-
-file_is_static() {
-        ! ldd "$1" >/dev/null 2>&1
-}
-
-work=$(mktemp -d /tmp/nestvirt-vm.XXXXXX)
-cleanup() {
-        if [ "${NESTVIRT_VM_KEEP:-0}" = 1 ]; then
-                nv_log "work directory kept: $work"
-        else
-                rm -rf "$work"
-        fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$here/setup.sh"
 
 what=${1:-all}
 case $what in
@@ -75,6 +41,10 @@ fast)
 full)
         preflight
         nv_full_tier
+        ;;
+hang)
+        preflight
+        nv_hang_selftest
         ;;
 selftest)
         # Non-zero only when the tier caught the broken daemon; any other way out (no root, no
@@ -95,5 +65,5 @@ all)
         fi
         exit $status
         ;;
-*) nv_die "usage: $0 [all|fast|full|selftest]" ;;
+*) nv_die "usage: $0 [all|fast|full|selftest|hang]" ;;
 esac

@@ -6,6 +6,8 @@
 # line chooses the run:
 #   nestvirt.mode=amd     -cpu max: kvm_amd loads; status, reloads, the VM guard, module events
 #   nestvirt.mode=intel   -cpu max,vendor=GenuineIntel: no VMX under TCG: "no hardware support"
+#   nestvirt.mode=hang    the diagnostics' own test: a step that never returns, then a guest
+#                         that waits forever (see hang.sh)
 #   nestvirt.break_guard=1  the daemon runs with LD_PRELOAD=libnv-break-guard.so (self-test)
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -22,21 +24,27 @@ mkdir -p /run/dbus /dev/pts
 
 # Whatever happens, the machine powers off (the host waits for QEMU to exit).
 finish() {
-        nv_say "--- nestvirtd log ---"
-        sed 's/^/nestvirtd: /' /tmp/nestvirtd.log >"$NV_OUT" 2>/dev/null
+        sed 's/^/nestvirtd: /' /tmp/nestvirtd.log 2>/dev/null | nv_console
+        [ "$NV_FAILED" -gt 0 ] && dmesg | tail -n 60 | sed 's/^/dmesg: /' | nv_console
         nv_done
         sync
         poweroff -f
 }
 trap finish EXIT
 
-# A guest that wedges (say, a kernel BUG in a module syscall) still ends with its results.
+# A guest whose script wedges still ends with its results. Each step has a bound of its own
+# (nv_run), so this only fires when the kernel itself no longer gets anywhere; then the host's
+# bound and its hang report (QEMU's monitor) take over.
 budget=$(nv_cmdline nestvirt.budget)
 (
         sleep "${budget:-240}"
         nv_fail watchdog "the guest did not finish within ${budget:-240} s"
         finish
 ) &
+
+# The kernel's boot messages are on the console already; from here on only what matters (a
+# warning or worse) interrupts the script's own lines there.
+echo 5 >/proc/sys/kernel/printk
 
 compromised=""
 mode=$(nv_cmdline nestvirt.mode)
@@ -48,6 +56,10 @@ start_bus() {
         dbus-daemon --config-file=/etc/nestvirt-test/bus.conf --nofork --nopidfile \
                 >/tmp/dbus.log 2>&1 &
         nv_wait_for 20 test -S /run/dbus/system_bus_socket
+}
+
+modprobe_step() {
+        nv_run 60 "modprobe $*" /sbin/modprobe "$@"
 }
 
 start_daemon() {
@@ -71,21 +83,22 @@ have_ctl_verbs() {
 set_runtime() {
         if have_ctl_verbs; then
                 [ "$1" = on ] && verb=enable || verb=disable
-                timeout 120 nestvirtctl "$verb" --runtime
+                nv_run 90 "nestvirtctl $verb --runtime" nestvirtctl "$verb" --runtime
         else
                 [ "$1" = on ] && v=1 || v=0
-                timeout 120 nv-bus call SetNested "$v" 1 | grep -q '^OK'
+                nv_run 90 "nv-bus call SetNested $v 1" nv-bus call SetNested "$v" 1 >/tmp/set.out
+                grep -q '^OK' /tmp/set.out
         fi
 }
 
 status_json() {
-        timeout 60 nestvirtctl --json=short status >/tmp/status.json 2>/tmp/status.err
+        nv_run 60 "nestvirtctl --json=short status" nestvirtctl --json=short status >/tmp/status.json 2>/tmp/status.err
 }
 
 # ---------------------------------------------------------------------------------------------
 run_amd() {
         nv_check boot-svm-flag "no svm in /proc/cpuinfo under -cpu max" grep -qw svm /proc/cpuinfo
-        if /sbin/modprobe kvm_amd >/tmp/modprobe.log 2>&1 && nv_is_loaded kvm_amd && [ -c /dev/kvm ]; then
+        if modprobe_step kvm_amd >/tmp/modprobe.log 2>&1 && nv_is_loaded kvm_amd && [ -c /dev/kvm ]; then
                 nv_pass boot-kvm-amd-loads
         else
                 nv_fail boot-kvm-amd-loads "modprobe kvm_amd: $(cat /tmp/modprobe.log)"
@@ -104,8 +117,8 @@ run_amd() {
         0 | N | n) live_word=disabled ;;
         *) live_word="?$live" ;;
         esac
-        timeout 60 nestvirtctl status >/tmp/status.txt 2>&1
-        sed 's/^/status: /' /tmp/status.txt >"$NV_OUT"
+        nv_run 60 "nestvirtctl status" nestvirtctl status >/tmp/status.txt 2>&1
+        sed 's/^/status: /' /tmp/status.txt | nv_console
         if status_json; then
                 j=/tmp/status.json
                 nv_check status-vendor-amd "Vendor=$(nv_json_field $j Vendor) VendorId=$(nv_json_field $j VendorId)" \
@@ -133,7 +146,7 @@ run_amd() {
 
         # --- runtime disable / enable really reload kvm_amd ---
         # Start from nested on, so that "disable" is a change.
-        [ "$(nv_sysfs_nested kvm_amd)" = 1 ] || { /sbin/modprobe -r kvm_amd && /sbin/modprobe kvm_amd nested=1; }
+        [ "$(nv_sysfs_nested kvm_amd)" = 1 ] || { modprobe_step -r kvm_amd && modprobe_step kvm_amd nested=1; }
         if set_runtime off >/tmp/ctl.out 2>&1 && nv_is_loaded kvm_amd && [ "$(nv_sysfs_nested kvm_amd)" = 0 ]; then
                 nv_pass runtime-disable-reloads
         else
@@ -179,7 +192,7 @@ run_amd() {
         nv-bus watch Nested disabled 30 /tmp/watch.ready >/tmp/watch.out 2>&1 &
         watch_pid=$!
         if nv_wait_for 10 test -e /tmp/watch.ready; then
-                /sbin/modprobe -r kvm_amd && /sbin/modprobe kvm_amd nested=0
+                modprobe_step -r kvm_amd && modprobe_step kvm_amd nested=0
                 if wait "$watch_pid"; then
                         nv_pass "$name"
                 else
@@ -189,7 +202,7 @@ run_amd() {
                 kill "$watch_pid" 2>/dev/null
                 nv_fail "$name" "the subscriber did not start: $(cat /tmp/watch.out)"
         fi
-        sed 's/^/watch: /' /tmp/watch.out >"$NV_OUT"
+        sed 's/^/watch: /' /tmp/watch.out | nv_console
 }
 
 # guard_check STATE(on|off) VERB WANT: a VM holds /dev/kvm while nested is STATE; VERB (which
@@ -214,7 +227,7 @@ guard_check() {
         ctl_ok=no
         if have_ctl_verbs; then
                 # nestvirtctl's exit code 4: "VMs hold the module".
-                timeout 120 nestvirtctl "$verb" --runtime >/tmp/ctl.out 2>&1
+                nv_run 90 "nestvirtctl $verb --runtime (VM held)" nestvirtctl "$verb" --runtime >/tmp/ctl.out 2>&1
                 ctl_rc=$?
                 [ $ctl_rc = 4 ] && ctl_ok=refused
                 echo "(exit $ctl_rc)" >>/tmp/ctl.out
@@ -223,7 +236,7 @@ guard_check() {
         fi
         # The exact answer on the bus.
         [ "$verb" = enable ] && v=1 || v=0
-        timeout 120 nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
+        nv_run 90 "nv-bus call SetNested $v 1 (VM held)" nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
         answer=$(cat /tmp/call.out)
         nv_note "$verb while held: nestvirtctl: $(tr '\n' ' ' </tmp/ctl.out 2>/dev/null); bus: $answer"
         case $answer in
@@ -247,24 +260,27 @@ guard_check() {
                 # The holder stays: its exit would put references of a module that is gone.
                 return
         fi
+        # The VM ends with its process: exit closes its fds, which destroys the VM and drops
+        # the module references before the process becomes a zombie.
         kill "$hold_pid" 2>/dev/null
+        nv_wait_for 30 nv_exited "$hold_pid" || nv_note "kvm-hold (pid $hold_pid) still alive 30 s after SIGTERM"
         wait "$hold_pid" 2>/dev/null
-        nv_wait_for 10 test "$(nv_refcnt kvm_amd)" = 0 || nv_note "kvm_amd refcnt still $(nv_refcnt kvm_amd)"
+        nv_wait_for 30 test "$(nv_refcnt kvm_amd)" = 0 || nv_note "kvm_amd refcnt still $(nv_refcnt kvm_amd)"
 }
 
 # ---------------------------------------------------------------------------------------------
 run_intel() {
         nv_check boot-no-vmx-flag "vmx in /proc/cpuinfo under TCG" sh -c '! grep -qw vmx /proc/cpuinfo'
         nv_check boot-kvm-intel-refuses "kvm_intel loaded without VMX" \
-                sh -c '! /sbin/modprobe kvm_intel 2>/dev/null && [ ! -d /sys/module/kvm_intel ]'
+                sh -c '! timeout 60 /sbin/modprobe kvm_intel 2>/dev/null && [ ! -d /sys/module/kvm_intel ]'
 
         start_bus || { nv_fail bus-starts "dbus-daemon: $(cat /tmp/dbus.log)"; return; }
         nv_pass bus-starts
         start_daemon || { nv_fail daemon-starts "nestvirtd did not appear on the bus"; return; }
         nv_pass daemon-starts
 
-        timeout 60 nestvirtctl status >/tmp/status.txt 2>&1
-        sed 's/^/status: /' /tmp/status.txt >"$NV_OUT"
+        nv_run 60 "nestvirtctl status" nestvirtctl status >/tmp/status.txt 2>&1
+        sed 's/^/status: /' /tmp/status.txt | nv_console
         if status_json; then
                 j=/tmp/status.json
                 nv_check intel-status-vendor "Vendor=$(nv_json_field $j Vendor) Module=$(nv_json_field $j Module)" \
@@ -277,7 +293,7 @@ run_intel() {
         nv_check intel-status-text-says-missing "the human status does not say vmx is missing" \
                 grep -qiE "vmx.*(missing|absent|not )" /tmp/status.txt
         for v in 1 0; do
-                timeout 60 nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
+                nv_run 60 "nv-bus call SetNested $v 1" nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
                 case $(cat /tmp/call.out) in
                 "ERROR org.nestvirt.NestVirt1.Error.NotSupported:"*) nv_pass "intel-set-runtime-$v-not-supported" ;;
                 *) nv_fail "intel-set-runtime-$v-not-supported" "want NotSupported, got: $(cat /tmp/call.out)" ;;
@@ -287,9 +303,22 @@ run_intel() {
         nv_check intel-module-still-absent "kvm_intel appeared" [ ! -d /sys/module/kvm_intel ]
 }
 
+# ---------------------------------------------------------------------------------------------
+run_hang() {
+        nv_run 5 "a step that never returns" sleep 100000
+        rc=$?
+        [ $rc = 124 ]
+        nv_result hang-step-bounded "nv_run returned $rc, want 124" $?
+        nv_note "the guest now waits forever on purpose"
+        while :; do
+                sleep 1000
+        done
+}
+
 case $mode in
 amd) run_amd ;;
 intel) run_intel ;;
+hang) run_hang ;;
 *) nv_fail boot-mode "unknown nestvirt.mode=$mode" ;;
 esac
 exit 0

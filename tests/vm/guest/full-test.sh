@@ -6,7 +6,7 @@
 # hand. The kernel command line's nestvirt.stage=1|2|3 chooses the boot (see tests/vm/full.sh).
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C
-NV_OUT=/dev/ttyS0
+NV_OUT=/dev/ttyS1 NV_CONSOLE=/dev/ttyS0
 . /usr/lib/nestvirt-test/lib.sh
 
 T=/usr/lib/nestvirt-test
@@ -17,11 +17,15 @@ RULE=/etc/polkit-1/rules.d/50-nestvirt-test.rules
 tmp=$(mktemp -d)
 
 diagnostics() {
-        nv_say "--- failed units ---"
-        systemctl --failed --no-legend --no-pager >"$NV_OUT" 2>&1
-        nv_say "--- journal of nestvirtd, nestvirt-enforce and the test units (this boot) ---"
-        journalctl -b --no-pager -o short-monotonic -u nestvirtd.service -u nestvirt-enforce.service \
-                -u nestvirt-test-precondition.service -u polkit.service | tail -n 80 >"$NV_OUT" 2>&1
+        {
+                echo "--- failed units ---"
+                systemctl --failed --no-legend --no-pager 2>&1
+                echo "--- journal of nestvirtd, nestvirt-enforce and the test units (this boot) ---"
+                journalctl -b --no-pager -o short-monotonic -u nestvirtd.service -u nestvirt-enforce.service \
+                        -u nestvirt-test-precondition.service -u polkit.service 2>&1 | tail -n 80
+                echo "--- kernel messages ---"
+                dmesg 2>&1 | tail -n 40
+        } | nv_console
 }
 
 finish() {
@@ -31,7 +35,8 @@ finish() {
         exit 0
 }
 
-# A guest that wedges still ends, with a FAIL the host sees.
+# A guest that wedges still ends, with a FAIL the host sees. Each step has a bound of its own
+# (nv_run), so this fires only when the system no longer gets anywhere.
 (
         sleep 400
         nv_fail watchdog "the guest did not finish within 400 s"
@@ -89,19 +94,20 @@ stage1() {
         nv_result daemon-idle-after-boot "nestvirtd.service still $(unit nestvirtd.service ActiveState) 90 s after boot" $?
         before=$(unit nestvirtd.service InvocationID)
         activated=no
-        if timeout 60 nestvirtctl status >"$tmp/status" 2>&1 && grep -q kvm_amd "$tmp/status" &&
+        if nv_run 60 "nestvirtctl status" nestvirtctl status >"$tmp/status" 2>&1 && grep -q kvm_amd "$tmp/status" &&
                 [ "$(unit nestvirtd.service ActiveState)" = active ]; then
                 activated=yes
                 nv_pass activation-by-status
         else
                 nv_fail activation-by-status "nestvirtctl status: $(tr '\n' ' ' <"$tmp/status"); nestvirtd.service $(unit nestvirtd.service ActiveState)"
         fi
-        sed 's/^/status: /' "$tmp/status" >"$NV_OUT"
-        pid=$(unit nestvirtd.service MainPID)
+        sed 's/^/status: /' "$tmp/status" | nv_console
+        # ExecMainPID outlives the process: the daemon may already have exited when idle.
+        pid=$(unit nestvirtd.service ExecMainPID)
         ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
         after=$(unit nestvirtd.service InvocationID)
-        [ "$pid" != 0 ] && [ "$ppid" = 1 ] && [ -n "$after" ] && [ "$after" != "$before" ]
-        nv_result activation-by-systemd "MainPID=$pid PPid=$ppid invocation $before -> $after" $?
+        [ "$pid" != 0 ] && { [ -z "$ppid" ] || [ "$ppid" = 1 ]; } && [ -n "$after" ] && [ "$after" != "$before" ]
+        nv_result activation-by-systemd "ExecMainPID=$pid PPid=${ppid:-exited} invocation $before -> $after" $?
         t0=$(date +%s)
         if [ $activated = no ]; then
                 nv_fail idle-exit "not run: nestvirtd was not activated"
@@ -114,9 +120,9 @@ stage1() {
 
         # --- polkit: an unprivileged user is refused, then allowed by a rule ---
         [ "$(nested)" = 1 ] || nv_note "nested is $(nested) before the polkit checks, expected 1"
-        as_user timeout 60 nestvirtctl --no-ask-password disable --runtime >"$tmp/user" 2>&1
+        nv_run 60 "nestvirtctl disable --runtime as $NVUSER" as_user nestvirtctl --no-ask-password disable --runtime >"$tmp/user" 2>&1
         rc=$?
-        as_user timeout 60 "$T/nv-bus" call SetNested 0 1 >"$tmp/user-bus" 2>&1
+        nv_run 60 "nv-bus call SetNested 0 1 as $NVUSER" as_user "$T/nv-bus" call SetNested 0 1 >"$tmp/user-bus" 2>&1
         nv_note "unprivileged, no rule: nestvirtctl exit $rc: $(tr '\n' ' ' <"$tmp/user"); bus: $(cat "$tmp/user-bus")"
         case $(cat "$tmp/user-bus") in
         "ERROR org.freedesktop.DBus.Error.AccessDenied:"* | "ERROR org.freedesktop.DBus.Error.InteractiveAuthorizationRequired:"*)
@@ -139,7 +145,8 @@ EOF
         # polkitd rereads its rules when the folder changes; give it a moment.
         allowed=no
         for i in 1 2 3 4 5 6 7 8 9 10; do
-                if as_user timeout 60 nestvirtctl --no-ask-password disable --runtime >"$tmp/user" 2>&1; then
+                if nv_run 60 "nestvirtctl disable --runtime as $NVUSER with a rule" \
+                        as_user nestvirtctl --no-ask-password disable --runtime >"$tmp/user" 2>&1; then
                         allowed=yes
                         break
                 fi
@@ -148,21 +155,23 @@ EOF
         [ $allowed = yes ] && [ "$(nested)" = 0 ]
         nv_result polkit-rule-allows-unprivileged "with the rule: $(tr '\n' ' ' <"$tmp/user"), nested now $(nested)" $?
         rm -f "$RULE"
-        timeout 60 nestvirtctl enable --runtime >"$tmp/ctl" 2>&1 ||
+        nv_run 90 "nestvirtctl enable --runtime" nestvirtctl enable --runtime >"$tmp/ctl" 2>&1 ||
                 nv_note "restoring nested=1 failed: $(cat "$tmp/ctl")"
 
+        sandbox_sees_vms
+
         # --- disable: now and for the next boot ---
-        if timeout 60 nestvirtctl disable >"$tmp/ctl" 2>&1 && [ "$(nested)" = 0 ] &&
+        if nv_run 90 "nestvirtctl disable" nestvirtctl disable >"$tmp/ctl" 2>&1 && [ "$(nested)" = 0 ] &&
                 grep -q '^options kvm_amd nested=0' "$DROPIN" 2>/dev/null; then
                 nv_pass disable-runtime-and-persistent
         else
                 nv_fail disable-runtime-and-persistent "$(tr '\n' ' ' <"$tmp/ctl") nested=$(nested) drop-in: $(tr '\n' ' ' <"$DROPIN" 2>&1)"
         fi
-        sed 's/^/drop-in: /' "$DROPIN" >"$NV_OUT" 2>&1
+        sed 's/^/drop-in: /' "$DROPIN" 2>&1 | nv_console
 
         # --- the journal holds the audit records, with their fields ---
         audit_records >"$tmp/audit"
-        sed 's/^/audit: /' "$tmp/audit" >"$NV_OUT"
+        sed 's/^/audit: /' "$tmp/audit" | nv_console
         by_user=$(audit_records NESTVIRT_CALLER_UID=1000 NESTVIRT_OUTCOME=done | wc -l)
         by_root=$(audit_records NESTVIRT_CALLER_UID=0 NESTVIRT_OUTCOME=done \
                 "NESTVIRT_REQUEST=SetNested(disabled, runtime+persistent)" | wc -l)
@@ -170,6 +179,7 @@ EOF
         nv_result journal-audit-records "records: $(wc -l <"$tmp/audit") in all, $by_user done by uid 1000, $by_root persistent disable by root" $?
 
         # --- systemd-analyze security: the running manager agrees with the offline analysis ---
+        # The unit's own sandbox, not the test's drop-in (which only shortens the idle timeout).
         online=$(systemd-analyze security --no-pager nestvirtd.service 2>&1 | score)
         offline=$(systemd-analyze security --no-pager --offline=yes /usr/lib/systemd/system/nestvirtd.service 2>&1 | score)
         host=$(cat "$T/host-offline-score" 2>/dev/null)
@@ -178,6 +188,59 @@ EOF
         nv_result security-online-matches-offline "online $online, offline $offline" $?
         [ -n "$online" ] && [ "$online" = "$host" ]
         nv_result security-guest-matches-host "online in the guest $online, offline on the host $host" $?
+}
+
+# The unit as installed (PrivateDevices=yes: /dev/kvm is not in the daemon's /dev) must still
+# see the VMs of other users: a VM held by $NVUSER (as libvirt runs its VMs as libvirt-qemu) is
+# named by `nestvirtctl vms` and ListVMs, and blocks `nestvirtctl disable`, which leaves kvm_amd,
+# its value and its references, and the drop-in as they were.
+sandbox_sees_vms() {
+        local runner hold_pid refs before dropin_before rc
+        # A folder the VM's user may write its ready file to.
+        chmod 0711 "$tmp"
+        mkdir -p "$tmp/hold"
+        chown "$NVUSER" "$tmp/hold"
+        runuser -u "$NVUSER" -g kvm -- "$T/kvm-hold" "$tmp/hold/ready" >"$tmp/hold.out" 2>&1 &
+        runner=$!
+        if ! nv_wait_for 30 test -s "$tmp/hold/ready"; then
+                for c in sandbox-vms-names-vm sandbox-listvms-reports-vm sandbox-disable-refused \
+                        sandbox-disable-module-untouched; do
+                        nv_fail "$c" "kvm-hold did not start as $NVUSER: $(tr '\n' ' ' <"$tmp/hold.out")"
+                done
+                return
+        fi
+        hold_pid=$(cat "$tmp/hold/ready")
+        refs=$(nv_refcnt kvm_amd)
+        before=$(nested)
+        dropin_before=$(cksum "$DROPIN" 2>&1)
+        nv_note "kvm-hold (pid $hold_pid, user $NVUSER) holds a VM; kvm_amd refcnt=$refs nested=$before"
+
+        nv_run 60 "nestvirtctl vms" nestvirtctl vms >"$tmp/vms" 2>&1
+        sed 's/^/vms: /' "$tmp/vms" | nv_console
+        grep -Eq "(^|[^0-9])$hold_pid([^0-9]|$)" "$tmp/vms" && grep -q kvm-hold "$tmp/vms"
+        nv_result sandbox-vms-names-vm "nestvirtctl vms does not name pid $hold_pid and kvm-hold: $(tr '\n' ' ' <"$tmp/vms")" $?
+
+        nv_run 60 "busctl call ListVMs" busctl --json=short call org.nestvirt.NestVirt1 /org/nestvirt/NestVirt1 \
+                org.nestvirt.NestVirt1 ListVMs >"$tmp/listvms" 2>&1
+        nv_note "ListVMs: $(cat "$tmp/listvms")"
+        grep -Eq "\[$hold_pid,1000,\"kvm-hold\"" "$tmp/listvms" && grep -q '\],0\]' "$tmp/listvms"
+        nv_result sandbox-listvms-reports-vm "ListVMs lacks (pid $hold_pid, uid 1000, kvm-hold) or counts uninspected processes: $(cat "$tmp/listvms")" $?
+
+        nv_run 90 "nestvirtctl disable (VM held)" nestvirtctl disable >"$tmp/ctl" 2>&1
+        rc=$?
+        nv_note "disable while held: exit $rc: $(tr '\n' ' ' <"$tmp/ctl")"
+        # nestvirtctl's exit code 4: "VMs hold the module".
+        [ $rc = 4 ] && grep -q kvm-hold "$tmp/ctl" && grep -q "$hold_pid" "$tmp/ctl"
+        nv_result sandbox-disable-refused "nestvirtctl disable: exit $rc, want 4 naming kvm-hold ($hold_pid): $(tr '\n' ' ' <"$tmp/ctl")" $?
+        nv_is_loaded kvm_amd && [ "$(nested)" = "$before" ] && [ "$(nv_refcnt kvm_amd)" = "$refs" ] &&
+                [ "$(cksum "$DROPIN" 2>&1)" = "$dropin_before" ] && kill -0 "$hold_pid" 2>/dev/null
+        nv_result sandbox-disable-module-untouched \
+                "nested $before -> $(nested), refcnt $refs -> $(nv_refcnt kvm_amd), drop-in '$dropin_before' -> '$(cksum "$DROPIN" 2>&1)'" $?
+
+        kill "$hold_pid" 2>/dev/null
+        nv_wait_for 30 nv_exited "$hold_pid" || nv_note "kvm-hold (pid $hold_pid) still alive 30 s after SIGTERM"
+        nv_wait_for 30 nv_exited "$runner" && wait "$runner" 2>/dev/null
+        nv_wait_for 30 test "$(nv_refcnt kvm_amd)" = 0 || nv_note "kvm_amd refcnt still $(nv_refcnt kvm_amd)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +272,7 @@ stage3() {
         nv_check enforce-turned-nested-off "nested=$(nested), loaded: $(nv_is_loaded kvm_amd && echo yes || echo no)" \
                 sh -c '[ -d /sys/module/kvm_amd ] && [ "$(cat /sys/module/kvm_amd/parameters/nested)" = 0 ]'
         audit_records NESTVIRT_REQUEST=Enforce >"$tmp/audit"
-        sed 's/^/audit: /' "$tmp/audit" >"$NV_OUT"
+        sed 's/^/audit: /' "$tmp/audit" | nv_console
         nv_check enforce-audit-record "Enforce records this boot: $(tr '\n' ' ' <"$tmp/audit")" \
                 [ "$(audit_records NESTVIRT_REQUEST=Enforce NESTVIRT_OUTCOME=done NESTVIRT_OLD=enabled NESTVIRT_NEW=disabled | wc -l)" -ge 1 ]
 }
@@ -217,7 +280,7 @@ stage3() {
 stage=$(nv_cmdline nestvirt.stage)
 nv_note "full tier, boot $stage, kernel $(uname -r), $(systemctl --version | head -n 1)"
 # Coldplug module loading may still be under way when multi-user.target is reached.
-udevadm settle --timeout=60
+nv_run 90 "udevadm settle" udevadm settle --timeout=60
 case $stage in
 1) stage1 ;;
 2) stage2 ;;

@@ -1,15 +1,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Guest-side helpers of the QEMU test tier (busybox sh or dash). Results go to the serial
-# console as machine-readable lines that the host asserts on:
+# Guest-side helpers of the QEMU test tier (busybox sh or dash). Results go to the second serial
+# port, which only they use, as machine-readable lines that the host asserts on:
 #   NESTVIRT-TEST: PASS <name>
 #   NESTVIRT-TEST: FAIL <name>: <why>
 #   NESTVIRT-TEST: DONE
+# and, for a reader of the console log, to the console too (NV_CONSOLE), where kernel messages
+# may land in the middle of them.
 
-NV_OUT=${NV_OUT:-/dev/console}
+NV_OUT=${NV_OUT:-/dev/ttyS1}
+NV_CONSOLE=${NV_CONSOLE:-/dev/console}
 NV_FAILED=0
 
 nv_say() {
         echo "$*" >"$NV_OUT"
+        echo "$*" >"$NV_CONSOLE"
+}
+
+# Diagnostics for a reader of the console log only.
+nv_console() {
+        cat >"$NV_CONSOLE"
 }
 
 nv_pass() {
@@ -51,6 +60,39 @@ nv_cmdline() {
         done
 }
 
+# nv_run SECONDS STEP COMMAND...: runs one step of a test with a bound of its own, so that a step
+# that never returns names itself instead of the whole boot waiting out its bound. Returns the
+# command's status, or 124 when it did not finish in time; then the kernel stack of the stuck
+# process and the kernel's list of blocked tasks go to the console. The command's output goes
+# where the caller redirected the function's.
+nv_run() {
+        local secs="$1" step="$2" pid n
+        shift 2
+        "$@" &
+        pid=$!
+        n=$((secs * 5))
+        while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+                sleep 0.2
+                n=$((n - 1))
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+                nv_note "step '$step' did not finish within $secs s (pid $pid, $(cat /proc/$pid/wchan 2>/dev/null))"
+                {
+                        echo "--- kernel stack of the stuck step '$step' (pid $pid) ---"
+                        cat "/proc/$pid/stack" 2>&1
+                        for t in /proc/[0-9]*; do
+                                [ "$(cat "$t/stat" 2>/dev/null | cut -d' ' -f3)" = D ] || continue
+                                echo "--- blocked task ${t#/proc/}: $(tr '\0' ' ' <"$t/cmdline") ---"
+                                cat "$t/stack" 2>&1
+                        done
+                } | nv_console
+                echo w >/proc/sysrq-trigger 2>/dev/null
+                kill -KILL "$pid" 2>/dev/null
+                return 124
+        fi
+        wait "$pid"
+}
+
 # nv_wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds.
 nv_wait_for() {
         n=$(($1 * 5))
@@ -61,6 +103,11 @@ nv_wait_for() {
                 n=$((n - 1))
         done
         return 1
+}
+
+# Whether process PID has ended (a zombie, or reaped).
+nv_exited() {
+        [ ! -e "/proc/$1" ] || [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" = Z ]
 }
 
 nv_sysfs_nested() {
