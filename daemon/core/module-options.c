@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+
 #include "module-options.h"
 #include "util.h"
 
@@ -85,6 +87,22 @@ static bool param_is_nested(const Param *p)
                 if ((p->name[i] == '-' ? '_' : p->name[i]) != want[i])
                         return false;
         return true;
+}
+
+bool nv_options_end_arguments(const char *options)
+{
+        const char *p = options;
+        Param par;
+
+        assert(options);
+
+        while (next_param(&p, &par)) {
+                if (param_is_end(&par))
+                        return true;
+                if (param_quote_open(&par))
+                        return true;
+        }
+        return false;
 }
 
 int nv_options_find_nested(const char *options, char **ret_value)

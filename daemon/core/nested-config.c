@@ -169,14 +169,18 @@ static int add_setting(NvNestedConfig *c, const char *source, const char *value,
         return 0;
 }
 
-/* Adds the nested settings found in options entries [0, n). */
-static int add_settings(NvNestedConfig *c, const char *source, char **entries, size_t n, NvParamType type)
+/* Adds the nested settings found in options entries [0, n). Sets *ended once an entry ends the
+ * kernel's arguments ("--", an open quote): libkmod joins all entries, files first and the kernel
+ * command line last, so the entries after it never reach the kernel and are not settings. */
+static int add_settings(
+        NvNestedConfig *c, const char *source, char **entries, size_t n, NvParamType type, bool *ended)
 {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && !*ended; i++) {
                 _cleanup_free_ char *v = NULL;
                 int r = nv_options_find_nested(entries[i], &v);
                 if (r < 0)
                         return r;
+                *ended = nv_options_end_arguments(entries[i]);
                 if (r == 0)
                         continue;
                 r = add_setting(c, source, v, type);
@@ -229,6 +233,7 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
         _cleanup_strv_free_ char **cmdline = NULL, **files = NULL;
         NvParamType type = nv_module_param_type(module);
         NvNestedConfig c = {}, ignored = {};
+        bool ended = false, ignored_ended = false;
         size_t n_cmdline;
         int r;
 
@@ -260,12 +265,13 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
                 n = n >= n_cmdline ? n - n_cmdline : 0;
                 /* modprobe.d does not apply to a module that is part of the kernel image: its
                  * settings are kept apart, to tell the administrator they have no effect. */
-                r = add_settings(builtin ? &ignored : &c, files[i], entries, n, type);
+                r = add_settings(builtin ? &ignored : &c, files[i], entries, n, type,
+                        builtin ? &ignored_ended : &ended);
                 if (r < 0)
                         goto fail;
         }
 
-        r = add_settings(&c, NV_SOURCE_KERNEL_CMDLINE, cmdline, n_cmdline, type);
+        r = add_settings(&c, NV_SOURCE_KERNEL_CMDLINE, cmdline, n_cmdline, type, &ended);
         if (r < 0)
                 goto fail;
 

@@ -379,6 +379,47 @@ START_TEST(test_snapshot_is_fresh)
 }
 END_TEST
 
+/* libkmod joins the options entries of all files and the kernel command line into one string:
+ * an entry that ends the kernel's arguments hides the entries after it. */
+START_TEST(test_arguments_end_across_files)
+{
+        NvFixture *f = NULL;
+        NvHost *h = NULL;
+
+        ck_assert_int_eq(nv_fixture_new("intel-host", &f), 0);
+
+        /* "--": the kernel reads "nested=0", then stops. */
+        ck_assert_int_eq(
+                nv_fixture_write(f, "/etc/modprobe.d/50-a.conf", "options kvm_intel nested=0 -- x\n"), 0);
+        ck_assert_int_eq(
+                nv_fixture_write(f, "/etc/modprobe.d/60-b.conf", "options kvm_intel nested=1\n"), 0);
+        ck_assert_int_eq(nv_host_load(&h), 0);
+        ck_assert_int_eq(h->config.next_load, D);
+        ck_assert_str_eq(h->config.source, "/etc/modprobe.d/50-a.conf");
+        ck_assert_int_eq(h->config.n_settings, 1);
+        h = nv_host_free(h);
+
+        /* An open quote makes the later "nested=1" a part of foo's value. */
+        ck_assert_int_eq(
+                nv_fixture_write(f, "/etc/modprobe.d/50-a.conf", "options kvm_intel foo=\"bar\n"), 0);
+        ck_assert_int_eq(nv_host_load(&h), 0);
+        ck_assert_int_eq(h->config.next_load, E);
+        ck_assert_str_eq(h->config.source, DEFAULT);
+        ck_assert_int_eq(h->config.n_settings, 0);
+        h = nv_host_free(h);
+
+        /* A closed quote ends nothing. */
+        ck_assert_int_eq(
+                nv_fixture_write(f, "/etc/modprobe.d/50-a.conf", "options kvm_intel foo=\"a b\" nested=0\n"),
+                0);
+        ck_assert_int_eq(nv_host_load(&h), 0);
+        ck_assert_int_eq(h->config.n_settings, 2);
+        ck_assert_str_eq(h->config.source, "/etc/modprobe.d/60-b.conf");
+        h = nv_host_free(h);
+        nv_fixture_free(f);
+}
+END_TEST
+
 START_TEST(test_kernel_default)
 {
         ck_assert_int_eq(nv_host_kernel_default("kvm_amd", RELEASE), E);
@@ -403,6 +444,7 @@ static Suite *host_suite(void)
         tcase_add_loop_test(tc, test_host, 0, (int) ELEMENTSOF(hosts));
         tcase_add_test(tc, test_all_hosts_covered);
         tcase_add_test(tc, test_snapshot_is_fresh);
+        tcase_add_test(tc, test_arguments_end_across_files);
         tcase_add_test(tc, test_kernel_default);
         /* Copying a host and running depmod takes a moment under valgrind. */
         tcase_set_timeout(tc, 120);
