@@ -12,9 +12,10 @@
 const char *nv_host_root(void)
 {
         /* The variable is read on every call (tests point it at a new tree between cases), into a
-         * buffer that is never freed, so a pointer a caller still holds stays valid. */
+         * buffer that is never freed, so a pointer a caller still holds stays valid. Never in a
+         * privileged (AT_SECURE) process: the caller's environment must not choose the host. */
         static char root[PATH_MAX];
-        const char *e = getenv("NESTVIRT_ROOT");
+        const char *e = secure_getenv("NESTVIRT_ROOT");
         size_t l;
 
         if (isempty(e))

@@ -5,7 +5,7 @@
 
 const char *nv_kvm_device(void)
 {
-        const char *e = getenv("NESTVIRT_KVM_DEVICE");
+        const char *e = secure_getenv("NESTVIRT_KVM_DEVICE");
         return isempty(e) ? "/dev/kvm" : e;
 }
 
