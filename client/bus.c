@@ -2,166 +2,154 @@
 
 #include "config.h"
 
+#include "nestvirt-bus.h"
+
 #include "bus.h"
-#include "polkit-agent.h"
 #include "remote.h"
 
-typedef enum {
-        ERROR_OTHER,
-        ERROR_NOT_RUNNING, /* no owner, and activation does not know the name */
-        ERROR_START_FAILED, /* activation knows the name but the daemon did not come up */
-        ERROR_DENIED,
-        ERROR_AUTH_REQUIRED, /* polkit would ask, but the call did not allow it */
-        ERROR_MISMATCH, /* the daemon lacks what this client expects: versions differ */
-        ERROR_INVALID_ARGS,
-        ERROR_NO_REPLY,
-        ERROR_VMS_RUNNING,
-        ERROR_BUILTIN,
-        ERROR_MODULES_DISABLED,
-        ERROR_NOT_SUPPORTED,
-        ERROR_RELOAD_FAILED,
-} ErrorKind;
+#define DBUS_ERROR "org.freedesktop.DBus.Error."
 
-/* Matched against the D-Bus error name, so it works whether or not GDBus maps the name to a
- * GError code of its own. */
-static const struct {
+/* The hints shared by several errors. */
+#define HINT_NOT_RUNNING                                                                                 \
+        "nestvirtd must be installed with its D-Bus activation file (" NESTVIRT_BUS_NAME ".service) on " \
+        "the machine asked."
+#define HINT_MISMATCH                                                                                 \
+        "this nestvirtctl (" PACKAGE_VERSION ") needs a nestvirtd of the same version; 'nestvirtctl " \
+        "--json=short' shows the daemon's Version."
+#define HINT_NO_REPLY "nestvirtd did not answer in time; 'journalctl -u nestvirtd.service' may say why."
+#define HINT_NO_REPLY_CHANGE                                                                          \
+        "nestvirtd did not answer in time, so the change may or may not have happened; 'nestvirtctl " \
+        "status' shows the state now."
+
+/*
+ * What a failed call prints and exits with, by D-Bus error name. Matched against the name, so it
+ * works whether or not GDBus maps the name to a GError code of its own; the first row that
+ * matches wins, and a name no row matches is reported as "Failed to ACTION: message".
+ *
+ * lead: the sentence's start, completed by the action unless fixed says the whole start.
+ * hint: for a query; hint_change: for a call that asked for a change (polkit guards those;
+ * queries are open to everyone, so a denial there comes from the bus policy). NULL: no hint.
+ */
+typedef struct {
         const char *name;
-        ErrorKind kind;
-} error_kinds[] = {
-        { "org.freedesktop.DBus.Error.ServiceUnknown", ERROR_NOT_RUNNING },
-        { "org.freedesktop.DBus.Error.NameHasNoOwner", ERROR_NOT_RUNNING },
-        { "org.freedesktop.DBus.Error.Spawn.ServiceNotFound", ERROR_NOT_RUNNING },
-        { "org.freedesktop.DBus.Error.AccessDenied", ERROR_DENIED },
-        { "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", ERROR_AUTH_REQUIRED },
-        { "org.freedesktop.DBus.Error.UnknownMethod", ERROR_MISMATCH },
-        { "org.freedesktop.DBus.Error.UnknownObject", ERROR_MISMATCH },
-        { "org.freedesktop.DBus.Error.UnknownInterface", ERROR_MISMATCH },
-        { "org.freedesktop.DBus.Error.UnknownProperty", ERROR_MISMATCH },
-        { "org.freedesktop.DBus.Error.InvalidArgs", ERROR_INVALID_ARGS },
-        { "org.freedesktop.DBus.Error.NoReply", ERROR_NO_REPLY },
-        { "org.freedesktop.DBus.Error.Timeout", ERROR_NO_REPLY },
-        { "org.freedesktop.DBus.Error.TimedOut", ERROR_NO_REPLY },
-        { NESTVIRT_INTERFACE ".Error.VMsRunning", ERROR_VMS_RUNNING },
-        { NESTVIRT_INTERFACE ".Error.Builtin", ERROR_BUILTIN },
-        { NESTVIRT_INTERFACE ".Error.ModulesDisabled", ERROR_MODULES_DISABLED },
-        { NESTVIRT_INTERFACE ".Error.NotSupported", ERROR_NOT_SUPPORTED },
-        { NESTVIRT_INTERFACE ".Error.ReloadFailed", ERROR_RELOAD_FAILED },
+        gboolean prefix; /* name is a prefix of the error names it matches */
+        NvExitCode exit_code;
+        const char *lead;
+        const char *fixed;
+        const char *hint;
+        const char *hint_change;
+} ErrorReport;
+
+#define FAILED         "Failed to"
+#define DENIED         "Not authorized to"
+#define SAME(h)        (h), (h)
+#define ONLY_CHANGE(h) NULL, (h)
+
+static const ErrorReport error_reports[] = {
+        /* No owner, and activation does not know the name. */
+        { DBUS_ERROR "ServiceUnknown", FALSE, NV_EXIT_FAILURE, NULL, "Failed to connect to nestvirtd",
+                SAME(HINT_NOT_RUNNING) },
+        { DBUS_ERROR "NameHasNoOwner", FALSE, NV_EXIT_FAILURE, NULL, "Failed to connect to nestvirtd",
+                SAME(HINT_NOT_RUNNING) },
+        { DBUS_ERROR "Spawn.ServiceNotFound", FALSE, NV_EXIT_FAILURE, NULL, "Failed to connect to nestvirtd",
+                SAME(HINT_NOT_RUNNING) },
+        /* Any other Spawn.* error: activation knows the name but the daemon did not come up. */
+        { DBUS_ERROR "Spawn.", TRUE, NV_EXIT_FAILURE, NULL, "Failed to start nestvirtd",
+                SAME("'journalctl -u nestvirtd.service' says why.") },
+        { DBUS_ERROR "AccessDenied", FALSE, NV_EXIT_NOT_AUTHORIZED, DENIED, NULL,
+                "the D-Bus policy (" NESTVIRT_BUS_NAME ".conf in /usr/share/dbus-1/system.d) lets everyone "
+                "query nestvirtd; something changed it.",
+                "run as root, or ask an administrator for a polkit rule for " NESTVIRT_INTERFACE ".*" },
+        /* polkit would ask, but the call did not allow it. */
+        { DBUS_ERROR "InteractiveAuthorizationRequired", FALSE, NV_EXIT_NOT_AUTHORIZED, DENIED, NULL,
+                SAME("run without --no-ask-password in a terminal, or as root.") },
+        /* The daemon lacks what this client expects: the versions differ. */
+        { DBUS_ERROR "UnknownMethod", FALSE, NV_EXIT_FAILURE, FAILED, NULL, SAME(HINT_MISMATCH) },
+        { DBUS_ERROR "UnknownObject", FALSE, NV_EXIT_FAILURE, FAILED, NULL, SAME(HINT_MISMATCH) },
+        { DBUS_ERROR "UnknownInterface", FALSE, NV_EXIT_FAILURE, FAILED, NULL, SAME(HINT_MISMATCH) },
+        { DBUS_ERROR "UnknownProperty", FALSE, NV_EXIT_FAILURE, FAILED, NULL, SAME(HINT_MISMATCH) },
+        /* This client only sends arguments the contract allows, so it is not a usage error of the
+         * person: the daemon understands the contract differently. */
+        { DBUS_ERROR "InvalidArgs", FALSE, NV_EXIT_FAILURE, FAILED, NULL,
+                SAME("nestvirtd refused the request; nestvirtctl " PACKAGE_VERSION
+                     " needs a nestvirtd of the same version.") },
+        { DBUS_ERROR "NoReply", FALSE, NV_EXIT_FAILURE, FAILED, NULL, HINT_NO_REPLY, HINT_NO_REPLY_CHANGE },
+        { DBUS_ERROR "Timeout", FALSE, NV_EXIT_FAILURE, FAILED, NULL, HINT_NO_REPLY, HINT_NO_REPLY_CHANGE },
+        { DBUS_ERROR "TimedOut", FALSE, NV_EXIT_FAILURE, FAILED, NULL, HINT_NO_REPLY, HINT_NO_REPLY_CHANGE },
+        /* The daemon's message names the processes that hold the module. */
+        { NV_ERROR_VMS_RUNNING, FALSE, NV_EXIT_VMS_RUNNING, FAILED, NULL,
+                ONLY_CHANGE("shut those VMs down and run this again, or change only the next boot with "
+                            "--persistent.") },
+        /* The daemon's message gives the kernel command line argument. */
+        { NV_ERROR_BUILTIN, FALSE, NV_EXIT_NOT_SUPPORTED, FAILED, NULL,
+                SAME("add it to the kernel command line in your boot loader and reboot.") },
+        { NV_ERROR_MODULES_DISABLED, FALSE, NV_EXIT_NOT_SUPPORTED, FAILED, NULL,
+                SAME("only a reboot lifts this; --persistent still changes the setting for the next "
+                     "boot.") },
+        { NV_ERROR_NOT_SUPPORTED, FALSE, NV_EXIT_NOT_SUPPORTED, FAILED, NULL,
+                ONLY_CHANGE("'nestvirtctl check' explains what this host lacks.") },
+        /* The daemon's message says what failed and what the rollback restored. */
+        { NV_ERROR_RELOAD_FAILED, FALSE, NV_EXIT_FAILURE, FAILED, NULL,
+                SAME("'nestvirtctl status' shows the state now; 'journalctl -u nestvirtd.service' has the "
+                     "details.") },
 };
 
-static ErrorKind classify_error(const GError *error)
+static const ErrorReport error_other = { NULL, FALSE, NV_EXIT_FAILURE, FAILED, NULL, NULL, NULL };
+
+static const ErrorReport *find_report(const GError *error)
 {
         g_autofree char *name = NULL;
 
-        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-                return ERROR_NO_REPLY;
-
-        name = g_dbus_error_get_remote_error(error);
+        /* GDBus's own timeout carries no D-Bus name; it means what the bus's does. */
+        name = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
+                ? g_strdup(DBUS_ERROR "Timeout")
+                : g_dbus_error_get_remote_error(error);
         if (!name)
-                return ERROR_OTHER;
+                return &error_other;
 
-        for (size_t i = 0; i < G_N_ELEMENTS(error_kinds); i++)
-                if (g_str_equal(name, error_kinds[i].name))
-                        return error_kinds[i].kind;
+        for (size_t i = 0; i < G_N_ELEMENTS(error_reports); i++) {
+                const ErrorReport *e = &error_reports[i];
 
-        /* Any other Spawn.* error means the bus tried to start the daemon and failed. */
-        if (g_str_has_prefix(name, "org.freedesktop.DBus.Error.Spawn."))
-                return ERROR_START_FAILED;
-
-        return ERROR_OTHER;
+                if (e->prefix ? g_str_has_prefix(name, e->name) : g_str_equal(name, e->name))
+                        return e;
+        }
+        return &error_other;
 }
 
-/* Prints the error of a failed call and returns its exit code. change: the call asked for a
- * change, which polkit guards; queries are open to everyone, so a denial there comes from the bus
- * policy and a polkit hint would mislead. */
+GQuark nv_bus_error_quark(void)
+{
+        return g_quark_from_static_string("nv-bus-error-quark");
+}
+
+gboolean nv_bus_error_is_reported(const GError *error)
+{
+        return g_error_matches(error, NV_BUS_ERROR, NV_BUS_ERROR_REPORTED);
+}
+
+/* Prints the error of a failed call and returns its exit code. */
 static NvExitCode report_error(const GError *error, const char *action, gboolean change)
 {
-        g_autoptr(GError) stripped = g_error_copy(error);
-        const char *msg;
+        g_autoptr(GError) stripped = NULL;
+        const ErrorReport *e;
+        const char *hint;
 
-        /* The remote name ("GDBus.Error:org...: ") is noise for a person; the kind carries it. */
+        if (nv_bus_error_is_reported(error))
+                return NV_EXIT_FAILURE;
+
+        e = find_report(error);
+        /* The remote name ("GDBus.Error:org...: ") is noise for a person; the row carries it. */
+        stripped = g_error_copy(error);
         g_dbus_error_strip_remote_error(stripped);
-        msg = stripped->message;
 
-        switch (classify_error(error)) {
-        case ERROR_NOT_RUNNING:
-                g_printerr("Failed to connect to nestvirtd: %s\n", msg);
-                g_printerr("Hint: nestvirtd must be installed with its D-Bus activation file "
-                           "(org.nestvirt.NestVirt1.service) on the machine asked.\n");
-                return NV_EXIT_FAILURE;
-        case ERROR_START_FAILED:
-                g_printerr("Failed to start nestvirtd: %s\n", msg);
-                g_printerr("Hint: 'journalctl -u nestvirtd.service' says why.\n");
-                return NV_EXIT_FAILURE;
-        case ERROR_DENIED:
-                g_printerr("Not authorized to %s: %s\n", action, msg);
-                if (change)
-                        g_printerr("Hint: run as root, or ask an administrator for a polkit rule "
-                                   "for " NESTVIRT_INTERFACE ".*\n");
-                else
-                        g_printerr("Hint: the D-Bus policy (" NESTVIRT_BUS_NAME ".conf in "
-                                   "/usr/share/dbus-1/system.d) lets everyone query nestvirtd; "
-                                   "something changed it.\n");
-                return NV_EXIT_NOT_AUTHORIZED;
-        case ERROR_AUTH_REQUIRED:
-                g_printerr("Not authorized to %s: %s\n", action, msg);
-                g_printerr("Hint: run without --no-ask-password in a terminal, or as root.\n");
-                return NV_EXIT_NOT_AUTHORIZED;
-        case ERROR_MISMATCH:
-                g_printerr("Failed to %s: %s\n", action, msg);
-                g_printerr("Hint: this nestvirtctl (" PACKAGE_VERSION ") needs a nestvirtd of the same "
-                           "version; 'nestvirtctl --json=short' shows the daemon's Version.\n");
-                return NV_EXIT_FAILURE;
-        case ERROR_INVALID_ARGS:
-                /* This client only sends arguments the contract allows, so it is not a usage
-                 * error of the person: the daemon understands the contract differently. */
-                g_printerr("Failed to %s: %s\n", action, msg);
-                g_printerr("Hint: nestvirtd refused the request; nestvirtctl " PACKAGE_VERSION
-                           " needs a nestvirtd of the same version.\n");
-                return NV_EXIT_FAILURE;
-        case ERROR_NO_REPLY:
-                g_printerr("Failed to %s: %s\n", action, msg);
-                if (change)
-                        g_printerr("Hint: nestvirtd did not answer in time, so the change may or may not "
-                                   "have happened; 'nestvirtctl status' shows the state now.\n");
-                else
-                        g_printerr("Hint: nestvirtd did not answer in time; 'journalctl -u "
-                                   "nestvirtd.service' may say why.\n");
-                return NV_EXIT_FAILURE;
-        case ERROR_VMS_RUNNING:
-                /* The daemon's message names the processes that hold the module. */
-                g_printerr("Failed to %s: %s\n", action, msg);
-                if (change)
-                        g_printerr("Hint: shut those VMs down and run this again, or change only the "
-                                   "next boot with --persistent.\n");
-                return NV_EXIT_VMS_RUNNING;
-        case ERROR_BUILTIN:
-                /* The daemon's message gives the kernel command line argument. */
-                g_printerr("Failed to %s: %s\n", action, msg);
-                g_printerr("Hint: add it to the kernel command line in your boot loader and reboot.\n");
-                return NV_EXIT_NOT_SUPPORTED;
-        case ERROR_MODULES_DISABLED:
-                g_printerr("Failed to %s: %s\n", action, msg);
-                g_printerr("Hint: only a reboot lifts this; --persistent still changes the setting for the "
-                           "next boot.\n");
-                return NV_EXIT_NOT_SUPPORTED;
-        case ERROR_NOT_SUPPORTED:
-                g_printerr("Failed to %s: %s\n", action, msg);
-                if (change)
-                        g_printerr("Hint: 'nestvirtctl check' explains what this host lacks.\n");
-                return NV_EXIT_NOT_SUPPORTED;
-        case ERROR_RELOAD_FAILED:
-                /* The daemon's message says what failed and what the rollback restored. */
-                g_printerr("Failed to %s: %s\n", action, msg);
-                g_printerr(
-                        "Hint: 'nestvirtctl status' shows the state now; 'journalctl -u nestvirtd.service' "
-                        "has the details.\n");
-                return NV_EXIT_FAILURE;
-        case ERROR_OTHER:
-                break;
-        }
+        if (e->fixed)
+                g_printerr("%s: %s\n", e->fixed, stripped->message);
+        else
+                g_printerr("%s %s: %s\n", e->lead, action, stripped->message);
 
-        g_printerr("Failed to %s: %s\n", action, msg);
-        return NV_EXIT_FAILURE;
+        hint = change ? e->hint_change : e->hint;
+        if (hint)
+                g_printerr("Hint: %s\n", hint);
+        return e->exit_code;
 }
 
 NvExitCode nv_bus_report_error(const GError *error, const char *action)
@@ -213,86 +201,4 @@ void nv_bus_disconnect(NvCtl *ctl)
                 g_clear_object(&ctl->bus);
         } else
                 g_clear_object(&ctl->bus);
-}
-
-NvExitCode nv_bus_call(
-        NvCtl *ctl, const char *method, const GVariantType *reply_type, GVariant **ret_reply, GError **error)
-{
-        GDBusConnection *bus;
-        NvExitCode r;
-
-        r = nv_bus_get(ctl, &bus);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-
-        *ret_reply = g_dbus_connection_call_sync(bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH,
-                NESTVIRT_INTERFACE, method, NULL, reply_type, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-        return NV_EXIT_SUCCESS;
-}
-
-NvExitCode nv_bus_query(NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action,
-        GVariant **ret_reply)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = NULL;
-        NvExitCode r;
-
-        r = nv_bus_call(ctl, method, reply_type, &reply, &error);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-        if (!reply)
-                return nv_bus_report_error(error, action);
-
-        *ret_reply = g_steal_pointer(&reply);
-        return NV_EXIT_SUCCESS;
-}
-
-NvExitCode nv_bus_get_all_properties(NvCtl *ctl, GVariant **ret_props)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = NULL;
-        GDBusConnection *bus;
-        NvExitCode r;
-
-        r = nv_bus_get(ctl, &bus);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-
-        /* Passing the reply type lets GDBus reject a malformed reply before we look inside. */
-        reply = g_dbus_connection_call_sync(bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH,
-                "org.freedesktop.DBus.Properties", "GetAll", g_variant_new("(s)", NESTVIRT_INTERFACE),
-                G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-        if (!reply)
-                return nv_bus_report_error(error, "query nestvirtd");
-
-        *ret_props = g_variant_get_child_value(reply, 0);
-        return NV_EXIT_SUCCESS;
-}
-
-NvExitCode nv_bus_call_change(NvCtl *ctl, const char *method, GVariant *parameters,
-        const GVariantType *reply_type, GVariant **ret_reply, GError **error)
-{
-        g_autoptr(GVariant) params = g_variant_ref_sink(parameters);
-        g_autoptr(NvPolkitAgent) agent = NULL;
-        GDBusCallFlags flags = G_DBUS_CALL_FLAGS_NONE;
-        GDBusConnection *bus;
-        NvExitCode r;
-
-        r = nv_bus_get(ctl, &bus);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-
-        if (ctl->ask_password) {
-                flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
-                /* Registered before the call, so polkit finds it when the daemon asks. An agent
-                 * here cannot answer for another machine's polkit: with -H only an agent there
-                 * (in a session of the ssh user) can. */
-                if (!ctl->host)
-                        agent = nv_polkit_agent_open();
-        }
-
-        *ret_reply = g_dbus_connection_call_sync(bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH,
-                NESTVIRT_INTERFACE, method, params, reply_type, flags,
-                ctl->ask_password ? NV_CHANGE_TIMEOUT_INTERACTIVE_MS : NV_CHANGE_TIMEOUT_MS, NULL, error);
-        return NV_EXIT_SUCCESS;
 }

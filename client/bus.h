@@ -6,31 +6,31 @@
 #include "ctl.h"
 #include "exit-codes.h"
 
-/* Every helper here reports its own failure on stderr, as one sentence and maybe a hint, and
- * returns the exit code for it, so a verb just passes a non-zero code on. */
+/* The connection, and the one reporter of failed calls: each failure is said on stderr as one
+ * sentence and maybe a hint, and turned into the exit code a verb passes on. The calls themselves
+ * are in nestvirt-client.h. */
 
 /* Connects on first use: to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), or with -H to the
  * system bus of that host over ssh (see remote.h). */
 NvExitCode nv_bus_get(NvCtl *ctl, GDBusConnection **ret_bus);
 
+/* The error of a call that could not even be made because the bus is unreachable: nv_bus_get()
+ * has said so on stderr already, only the exit code is left to give. */
+#define NV_BUS_ERROR (nv_bus_error_quark())
+GQuark nv_bus_error_quark(void);
+
+typedef enum {
+        NV_BUS_ERROR_REPORTED,
+} NvBusError;
+
+gboolean nv_bus_error_is_reported(const GError *error);
+
 /* Closes the connection, and with -H ends ssh. */
 void nv_bus_disconnect(NvCtl *ctl);
 
-/* Calls a method of the interface that takes no arguments and changes nothing (ListVMs, Check).
- * Returns non-zero only when the bus is unreachable (already reported); otherwise *ret_reply is
- * the reply, or NULL with error set for the caller to report or to tolerate. */
-NvExitCode nv_bus_call(NvCtl *ctl, const char *method, const GVariantType *reply_type, GVariant **ret_reply,
-        GError **error);
-
-/* nv_bus_call() that reports a failed call itself; action completes "Failed to ...". */
-NvExitCode nv_bus_query(NvCtl *ctl, const char *method, const GVariantType *reply_type, const char *action,
-        GVariant **ret_reply);
-
-/* All properties of the interface in one GetAll round trip, as an a{sv}. */
-NvExitCode nv_bus_get_all_properties(NvCtl *ctl, GVariant **ret_props);
-
 /* Prints a failed call's error and maps it to an exit code. action completes "Failed to ...",
- * for example "query nestvirtd". */
+ * for example "query nestvirtd". An error already reported (NV_BUS_ERROR_REPORTED) only gives
+ * its exit code. */
 NvExitCode nv_bus_report_error(const GError *error, const char *action);
 
 /* Like nv_bus_report_error(), for a call that asked for a change: adds the hints that say what to
@@ -45,11 +45,3 @@ gboolean nv_bus_error_is(const GError *error, const char *name);
  * polkit (25 s in nestvirtd) and the reload. */
 #define NV_CHANGE_TIMEOUT_INTERACTIVE_MS (6 * 60 * 1000)
 #define NV_CHANGE_TIMEOUT_MS             (2 * 60 * 1000)
-
-/* Calls a method of the interface that changes something. Unless --no-ask-password was given, the
- * call allows interactive authorization and a text polkit agent runs around it when a person can
- * answer (see polkit-agent.h). Returns non-zero only when the bus is unreachable (already
- * reported); otherwise *ret_reply is the reply, or NULL with error set, for the verb to report
- * (most with nv_bus_report_change_error()). parameters may be floating. */
-NvExitCode nv_bus_call_change(NvCtl *ctl, const char *method, GVariant *parameters,
-        const GVariantType *reply_type, GVariant **ret_reply, GError **error);

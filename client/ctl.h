@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "nestvirt-bus.h"
+
 typedef enum {
         NV_JSON_OFF,
         NV_JSON_PRETTY,
@@ -11,9 +13,9 @@ typedef enum {
 
 /* Which part of the setting enable and disable change: the bits of SetNested's flags. */
 typedef enum {
-        NV_SCOPE_RUNTIME = 1 << 0,
-        NV_SCOPE_PERSISTENT = 1 << 1,
-        NV_SCOPE_BOTH = NV_SCOPE_RUNTIME | NV_SCOPE_PERSISTENT,
+        NV_SCOPE_RUNTIME = NV_SET_RUNTIME,
+        NV_SCOPE_PERSISTENT = NV_SET_PERSISTENT,
+        NV_SCOPE_BOTH = NV_SET_ALL,
 } NvScope;
 
 typedef struct NvPager NvPager;

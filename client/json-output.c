@@ -28,10 +28,11 @@
  *
  * The forms of "vms", "check" and "monitor" are described where they are built, below.
  *
- * A property the daemon does not send is absent. A property this client does not know is still
- * printed, converted by its D-Bus type: integers as numbers, strings, object paths and signatures
- * as strings, arrays as arrays, dictionaries as objects, structs as arrays (or as objects when
- * struct_fields below names their members), variants as their content, an empty maybe as null.
+ * A property the daemon does not send is absent. Every value but NestedSettings' is converted by
+ * json-glib's GVariant serializer: integers as numbers, strings, object paths and signatures as
+ * strings, arrays as arrays, dictionaries as objects, structs as arrays, variants as their
+ * content, an empty maybe as null; so a property this client does not know is still printed. The
+ * struct shapes of the contract (NestedSettings, ListVMs, Check) get member names instead.
  */
 
 #include <json-glib/json-glib.h>
@@ -39,149 +40,34 @@
 
 #include "json-output.h"
 
-/* Member names for properties whose type is (or is an array of) a struct. */
-static const struct {
-        const char *property;
-        const char *const *fields;
-} struct_fields[] = {
-        { "NestedSettings", (const char *const[]){ "source", "value", "effect", NULL } },
-};
-
-static const char *const *fields_for(const char *property)
+/* NestedSettings, a(sss), as [{"source", "value", "effect"}, ...]. */
+static JsonNode *settings_node(GVariant *value)
 {
-        for (size_t i = 0; i < G_N_ELEMENTS(struct_fields); i++)
-                if (g_str_equal(property, struct_fields[i].property))
-                        return struct_fields[i].fields;
-        return NULL;
-}
-
-static void add_value(JsonBuilder *b, GVariant *v, const char *const *fields);
-
-static void add_dict(JsonBuilder *b, GVariant *v)
-{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        const char *source, *setting, *effect;
         GVariantIter iter;
-        GVariant *entry;
 
-        json_builder_begin_object(b);
-        g_variant_iter_init(&iter, v);
-        while ((entry = g_variant_iter_next_value(&iter))) {
-                g_autoptr(GVariant) key = g_variant_get_child_value(entry, 0);
-                g_autoptr(GVariant) value = g_variant_get_child_value(entry, 1);
-
-                /* JSON keys are strings; other basic key types keep their D-Bus text form. */
-                if (g_variant_is_of_type(key, G_VARIANT_TYPE_STRING) ||
-                        g_variant_is_of_type(key, G_VARIANT_TYPE_OBJECT_PATH) ||
-                        g_variant_is_of_type(key, G_VARIANT_TYPE_SIGNATURE))
-                        json_builder_set_member_name(b, g_variant_get_string(key, NULL));
-                else {
-                        g_autofree char *text = g_variant_print(key, FALSE);
-                        json_builder_set_member_name(b, text);
-                }
-                add_value(b, value, NULL);
-                g_variant_unref(entry);
-        }
-        json_builder_end_object(b);
-}
-
-static void add_children(JsonBuilder *b, GVariant *v, const char *const *fields)
-{
-        gsize n = g_variant_n_children(v);
-        gboolean named = g_variant_is_of_type(v, G_VARIANT_TYPE_TUPLE) && fields &&
-                g_strv_length((char **) fields) == n;
-
-        if (named)
+        json_builder_begin_array(b);
+        g_variant_iter_init(&iter, value);
+        while (g_variant_iter_next(&iter, "(&s&s&s)", &source, &setting, &effect)) {
                 json_builder_begin_object(b);
-        else
-                json_builder_begin_array(b);
-
-        for (gsize i = 0; i < n; i++) {
-                g_autoptr(GVariant) child = g_variant_get_child_value(v, i);
-
-                if (named) {
-                        json_builder_set_member_name(b, fields[i]);
-                        add_value(b, child, NULL);
-                } else
-                        /* Array elements share the array's member names. */
-                        add_value(b, child, fields);
-        }
-
-        if (named)
+                json_builder_set_member_name(b, "source");
+                json_builder_add_string_value(b, source);
+                json_builder_set_member_name(b, "value");
+                json_builder_add_string_value(b, setting);
+                json_builder_set_member_name(b, "effect");
+                json_builder_add_string_value(b, effect);
                 json_builder_end_object(b);
-        else
-                json_builder_end_array(b);
+        }
+        json_builder_end_array(b);
+        return json_builder_get_root(b);
 }
 
-static void add_value(JsonBuilder *b, GVariant *v, const char *const *fields)
+JsonNode *nv_json_property_node(const char *name, GVariant *value)
 {
-        switch (g_variant_classify(v)) {
-        case G_VARIANT_CLASS_BOOLEAN:
-                json_builder_add_boolean_value(b, g_variant_get_boolean(v));
-                break;
-        case G_VARIANT_CLASS_BYTE:
-                json_builder_add_int_value(b, g_variant_get_byte(v));
-                break;
-        case G_VARIANT_CLASS_INT16:
-                json_builder_add_int_value(b, g_variant_get_int16(v));
-                break;
-        case G_VARIANT_CLASS_UINT16:
-                json_builder_add_int_value(b, g_variant_get_uint16(v));
-                break;
-        case G_VARIANT_CLASS_INT32:
-                json_builder_add_int_value(b, g_variant_get_int32(v));
-                break;
-        case G_VARIANT_CLASS_UINT32:
-                json_builder_add_int_value(b, g_variant_get_uint32(v));
-                break;
-        case G_VARIANT_CLASS_INT64:
-                json_builder_add_int_value(b, g_variant_get_int64(v));
-                break;
-        case G_VARIANT_CLASS_HANDLE:
-                json_builder_add_int_value(b, g_variant_get_handle(v));
-                break;
-        case G_VARIANT_CLASS_UINT64: {
-                guint64 u = g_variant_get_uint64(v);
-
-                /* JSON numbers here are int64; beyond that only a double can hold it. */
-                if (u > G_MAXINT64)
-                        json_builder_add_double_value(b, (gdouble) u);
-                else
-                        json_builder_add_int_value(b, (gint64) u);
-                break;
-        }
-        case G_VARIANT_CLASS_DOUBLE:
-                json_builder_add_double_value(b, g_variant_get_double(v));
-                break;
-        case G_VARIANT_CLASS_STRING:
-        case G_VARIANT_CLASS_OBJECT_PATH:
-        case G_VARIANT_CLASS_SIGNATURE:
-                json_builder_add_string_value(b, g_variant_get_string(v, NULL));
-                break;
-        case G_VARIANT_CLASS_VARIANT: {
-                g_autoptr(GVariant) inner = g_variant_get_variant(v);
-
-                add_value(b, inner, fields);
-                break;
-        }
-        case G_VARIANT_CLASS_MAYBE: {
-                g_autoptr(GVariant) inner = g_variant_get_maybe(v);
-
-                if (inner)
-                        add_value(b, inner, fields);
-                else
-                        json_builder_add_null_value(b);
-                break;
-        }
-        case G_VARIANT_CLASS_ARRAY:
-                if (g_variant_type_is_dict_entry(g_variant_type_element(g_variant_get_type(v))))
-                        add_dict(b, v);
-                else
-                        add_children(b, v, fields);
-                break;
-        case G_VARIANT_CLASS_TUPLE:
-        case G_VARIANT_CLASS_DICT_ENTRY:
-                add_children(b, v, fields);
-                break;
-        }
+        if (g_str_equal(name, "NestedSettings") && g_variant_is_of_type(value, G_VARIANT_TYPE("a(sss)")))
+                return settings_node(value);
+        return json_gvariant_serialize(value);
 }
 
 NvExitCode nv_json_print_node(JsonNode *root, NvJsonMode mode)
@@ -199,61 +85,54 @@ NvExitCode nv_json_print_node(JsonNode *root, NvJsonMode mode)
         return NV_EXIT_SUCCESS;
 }
 
-static NvExitCode print_object(JsonBuilder *b, NvJsonMode mode)
+static NvExitCode print_object(JsonObject *o, NvJsonMode mode)
 {
-        g_autoptr(JsonNode) root = json_builder_get_root(b);
+        g_autoptr(JsonNode) root = json_node_init_object(json_node_alloc(), o);
 
         return nv_json_print_node(root, mode);
 }
 
-JsonNode *nv_json_property_node(const char *name, GVariant *value)
-{
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonNode) root = NULL;
-
-        /* A builder's root must be a container; the value is its only element. */
-        json_builder_begin_array(b);
-        add_value(b, value, fields_for(name));
-        json_builder_end_array(b);
-        root = json_builder_get_root(b);
-        return json_array_dup_element(json_node_get_array(root), 0);
-}
-
 NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
 {
-        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonObject) o = json_object_new();
         GVariantIter iter;
         const char *name;
         GVariant *value;
 
-        json_builder_begin_object(b);
         g_variant_iter_init(&iter, props);
-        while (g_variant_iter_loop(&iter, "{&sv}", &name, &value)) {
-                json_builder_set_member_name(b, name);
-                add_value(b, value, fields_for(name));
-        }
-        json_builder_end_object(b);
+        while (g_variant_iter_loop(&iter, "{&sv}", &name, &value))
+                json_object_set_member(o, name, nv_json_property_node(name, value));
 
-        return print_object(b, mode);
+        return print_object(o, mode);
 }
 
-NvExitCode nv_json_print_reply(GVariant *reply, const char *const *names, NvJsonMode mode)
+/* The change verbs' replies name their members after the properties they mirror. */
+NvExitCode nv_json_print_set_nested(const NvSetNestedReply *r, NvJsonMode mode)
 {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        gsize n = g_variant_n_children(reply);
+        g_autoptr(JsonObject) o = json_object_new();
 
-        g_return_val_if_fail(g_strv_length((char **) names) == n, NV_EXIT_FAILURE);
+        json_object_set_string_member(o, "Nested", r->nested);
+        json_object_set_string_member(o, "NestedNextLoad", r->next_load);
+        json_object_set_string_member(o, "NestedNextLoadSource", r->next_load_source);
+        return print_object(o, mode);
+}
 
-        json_builder_begin_object(b);
-        for (gsize i = 0; i < n; i++) {
-                g_autoptr(GVariant) child = g_variant_get_child_value(reply, i);
+NvExitCode nv_json_print_reset(const NvResetReply *r, NvJsonMode mode)
+{
+        g_autoptr(JsonObject) o = json_object_new();
 
-                json_builder_set_member_name(b, names[i]);
-                add_value(b, child, fields_for(names[i]));
-        }
-        json_builder_end_object(b);
+        json_object_set_string_member(o, "NestedNextLoad", r->next_load);
+        json_object_set_string_member(o, "NestedNextLoadSource", r->next_load_source);
+        return print_object(o, mode);
+}
 
-        return print_object(b, mode);
+NvExitCode nv_json_print_enforce(const char *nested, gboolean changed, NvJsonMode mode)
+{
+        g_autoptr(JsonObject) o = json_object_new();
+
+        json_object_set_string_member(o, "Nested", nested);
+        json_object_set_boolean_member(o, "Changed", changed);
+        return print_object(o, mode);
 }
 
 /*
@@ -267,22 +146,28 @@ NvExitCode nv_json_print_reply(GVariant *reply, const char *const *names, NvJson
  *
  * Empty strings stay empty strings (the bus has no null), so the JSON equals the reply.
  */
-NvExitCode nv_json_print_vms(GVariant *reply, NvJsonMode mode)
+NvExitCode nv_json_print_vms(const NvVmList *l, NvJsonMode mode)
 {
-        static const char *const fields[] = { "pid", "uid", "command", "name", "manager", "vm_id", "nesting",
-                "cpu", NULL };
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(GVariant) vms = g_variant_get_child_value(reply, 0);
-        g_autoptr(GVariant) uninspected = g_variant_get_child_value(reply, 1);
+        g_autoptr(JsonObject) o = json_object_new();
+        g_autoptr(JsonArray) vms = json_array_sized_new(l->vms->len);
 
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "vms");
-        add_value(b, vms, fields);
-        json_builder_set_member_name(b, "uninspected");
-        add_value(b, uninspected, NULL);
-        json_builder_end_object(b);
+        for (guint i = 0; i < l->vms->len; i++) {
+                const NvVmEntry *e = &g_array_index(l->vms, NvVmEntry, i);
+                JsonObject *vm = json_object_new();
 
-        return print_object(b, mode);
+                json_object_set_int_member(vm, "pid", e->pid);
+                json_object_set_int_member(vm, "uid", e->uid);
+                json_object_set_string_member(vm, "command", e->command);
+                json_object_set_string_member(vm, "name", e->name);
+                json_object_set_string_member(vm, "manager", e->manager);
+                json_object_set_string_member(vm, "vm_id", e->vm_id);
+                json_object_set_string_member(vm, "nesting", e->nesting);
+                json_object_set_string_member(vm, "cpu", e->cpu);
+                json_array_add_object_element(vms, vm);
+        }
+        json_object_set_array_member(o, "vms", g_steal_pointer(&vms));
+        json_object_set_int_member(o, "uninspected", l->uninspected);
+        return print_object(o, mode);
 }
 
 /*
@@ -290,12 +175,21 @@ NvExitCode nv_json_print_vms(GVariant *reply, NvJsonMode mode)
  *
  *   [ { "id": string, "level": "info" | "warning" | "error", "summary": string, "hint": string }, ... ]
  */
-NvExitCode nv_json_print_findings(GVariant *reply, NvJsonMode mode)
+NvExitCode nv_json_print_findings(const NvFindingList *l, NvJsonMode mode)
 {
-        static const char *const fields[] = { "id", "level", "summary", "hint", NULL };
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(GVariant) findings = g_variant_get_child_value(reply, 0);
+        g_autoptr(JsonArray) a = json_array_sized_new(l->items->len);
+        g_autoptr(JsonNode) root = NULL;
 
-        add_value(b, findings, fields);
-        return print_object(b, mode);
+        for (guint i = 0; i < l->items->len; i++) {
+                const NvFindingEntry *f = &g_array_index(l->items, NvFindingEntry, i);
+                JsonObject *o = json_object_new();
+
+                json_object_set_string_member(o, "id", f->id);
+                json_object_set_string_member(o, "level", f->level);
+                json_object_set_string_member(o, "summary", f->summary);
+                json_object_set_string_member(o, "hint", f->hint);
+                json_array_add_object_element(a, o);
+        }
+        root = json_node_init_array(json_node_alloc(), a);
+        return nv_json_print_node(root, mode);
 }

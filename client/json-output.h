@@ -6,20 +6,23 @@
 
 #include "ctl.h"
 #include "exit-codes.h"
+#include "nestvirt-client.h"
 
 /* Prints the a{sv} of GetAll as one JSON object on stdout; see json-output.c for the schema. */
 NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode);
 
-/* Prints a method reply (a tuple) as one JSON object on stdout, one member per out argument,
- * named by names (as many as the tuple has members). The change verbs name them after the
- * properties they mirror, e.g. {"Nested": "enabled", "Changed": true}. */
-NvExitCode nv_json_print_reply(GVariant *reply, const char *const *names, NvJsonMode mode);
+/* The replies of the change verbs as one object, members named after the properties they mirror:
+ * {"Nested", "NestedNextLoad", "NestedNextLoadSource"}, {"NestedNextLoad", "NestedNextLoadSource"}
+ * and {"Nested", "Changed"}. */
+NvExitCode nv_json_print_set_nested(const NvSetNestedReply *r, NvJsonMode mode);
+NvExitCode nv_json_print_reset(const NvResetReply *r, NvJsonMode mode);
+NvExitCode nv_json_print_enforce(const char *nested, gboolean changed, NvJsonMode mode);
 
-/* Prints the reply of ListVMs, (a(uussssss)u), as {"vms": [...], "uninspected": N}. */
-NvExitCode nv_json_print_vms(GVariant *reply, NvJsonMode mode);
+/* Prints ListVMs as {"vms": [...], "uninspected": N}. */
+NvExitCode nv_json_print_vms(const NvVmList *l, NvJsonMode mode);
 
-/* Prints the reply of Check, (a(ssss)), as an array of {"id", "level", "summary", "hint"}. */
-NvExitCode nv_json_print_findings(GVariant *reply, NvJsonMode mode);
+/* Prints Check as an array of {"id", "level", "summary", "hint"}. */
+NvExitCode nv_json_print_findings(const NvFindingList *l, NvJsonMode mode);
 
 /* One property's value as "status --json" prints it (for monitor's lines). */
 JsonNode *nv_json_property_node(const char *name, GVariant *value);

@@ -8,7 +8,7 @@
 
 const char *nv_source_phrase(const char *source)
 {
-        if (g_strcmp0(source, NV_SOURCE_CMDLINE) == 0)
+        if (g_strcmp0(source, NV_SOURCE_KERNEL_CMDLINE) == 0)
                 return "the kernel command line";
         if (g_strcmp0(source, NV_SOURCE_KERNEL_DEFAULT) == 0)
                 return "the kernel default";
@@ -76,7 +76,7 @@ gboolean nv_warn_unless_dropin_decides(
                         module, decider, next_load);
                 if (as_asked)
                         g_printerr("Warning: %s.\n", what);
-                else if (g_strcmp0(source, NV_SOURCE_CMDLINE) == 0)
+                else if (g_strcmp0(source, NV_SOURCE_KERNEL_CMDLINE) == 0)
                         g_printerr(
                                 "Warning: %s. Change %s.nested= there, in the boot loader.\n", what, module);
                 else
@@ -86,7 +86,7 @@ gboolean nv_warn_unless_dropin_decides(
                 return TRUE;
         }
 
-        if (g_strcmp0(source, NV_SOURCE_CMDLINE) == 0)
+        if (g_strcmp0(source, NV_SOURCE_KERNEL_CMDLINE) == 0)
                 what = g_strdup_printf("The kernel command line still decides the next load (nested %s%s)",
                         next_load, as_asked ? ", as asked" : "");
         else
@@ -96,7 +96,7 @@ gboolean nv_warn_unless_dropin_decides(
         if (as_asked)
                 /* The outcome is right, but a later change through nestvirt would not take effect. */
                 g_printerr("Warning: %s, so " NV_DROPIN_PATH " has no effect while it does.\n", what);
-        else if (g_strcmp0(source, NV_SOURCE_CMDLINE) == 0)
+        else if (g_strcmp0(source, NV_SOURCE_KERNEL_CMDLINE) == 0)
                 g_printerr("Warning: %s: edit it in the boot loader.\n", what);
         else if (g_strcmp0(source, NV_SOURCE_KERNEL_DEFAULT) == 0 || !source || !*source)
                 /* Not expected after a write of the drop-in; say what is known. */

@@ -3,14 +3,8 @@
 
 #include <glib.h>
 
+#include "nestvirt-names.h" /* NV_DROPIN_PATH and the non-path sources NV_SOURCE_* */
 #include "status-info.h"
-
-/* The one file nestvirtd writes, as NestedNextLoadSource spells it when that file decides. */
-#define NV_DROPIN_PATH "/etc/modprobe.d/zz-nestvirt.conf"
-
-/* The non-path values of NestedNextLoadSource and of the sources in NestedSettings. */
-#define NV_SOURCE_CMDLINE        "kernel-command-line"
-#define NV_SOURCE_KERNEL_DEFAULT "kernel-default"
 
 /* A source as a phrase that fits after "from" or "in": a path, "the kernel command line" or "the
  * kernel default". */

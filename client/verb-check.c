@@ -11,6 +11,7 @@
 #include "bus.h"
 #include "findings-text.h"
 #include "json-output.h"
+#include "nestvirt-client.h"
 #include "pager.h"
 #include "table.h"
 #include "text.h"
@@ -48,33 +49,28 @@ static void print_finding(
 
 NvExitCode nv_verb_check(NvCtl *ctl, int argc, char **argv)
 {
-        g_autoptr(GVariant) reply = NULL, findings = NULL;
-        const char *id, *level, *summary, *hint;
-        GVariantIter iter;
-        gboolean first = TRUE;
-        NvExitCode r;
+        g_auto(NvFindingList) findings = {};
+        g_autoptr(GError) error = NULL;
 
-        r = nv_bus_query(ctl, "Check", G_VARIANT_TYPE("(a(ssss))"), "check this host", &reply);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
+        if (!nv_client_check(ctl, &findings, &error))
+                return nv_bus_report_error(error, "check this host");
 
         if (ctl->json != NV_JSON_OFF)
-                return nv_json_print_findings(reply, ctl->json);
+                return nv_json_print_findings(&findings, ctl->json);
 
-        findings = g_variant_get_child_value(reply, 0);
-        if (g_variant_n_children(findings) == 0) {
+        if (findings.items->len == 0) {
                 printf("No findings.\n");
                 return NV_EXIT_SUCCESS;
         }
 
         nv_pager_open(ctl);
-        g_variant_iter_init(&iter, findings);
-        while (g_variant_iter_next(&iter, "(&s&s&s&s)", &id, &level, &summary, &hint)) {
+        for (guint i = 0; i < findings.items->len; i++) {
+                const NvFindingEntry *f = &g_array_index(findings.items, NvFindingEntry, i);
+
                 /* A blank line between findings: each is a paragraph. */
-                if (!first)
+                if (i > 0)
                         putchar('\n');
-                first = FALSE;
-                print_finding(ctl, id, level, summary, hint);
+                print_finding(ctl, f->id, f->level, f->summary, f->hint);
         }
         return NV_EXIT_SUCCESS;
 }

@@ -7,15 +7,14 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "nestvirt-bus.h"
 
 #include "bus.h"
 #include "json-output.h"
 #include "nested-text.h"
+#include "nestvirt-client.h"
 #include "status-info.h"
 #include "verbs.h"
-
-static const char *const reply_names[] = { "Nested", "Changed", NULL };
 
 static gboolean is_known(const char *value)
 {
@@ -47,50 +46,37 @@ static void print_unchanged(const NvStatusInfo *before, const char *nested)
 
 NvExitCode nv_verb_enforce(NvCtl *ctl, int argc, char **argv)
 {
-        g_autoptr(GVariant) props = NULL, reply = NULL;
+        g_auto(NvEnforceReply) reply = {};
         g_autoptr(NvStatusInfo) before = NULL;
         g_autoptr(GError) error = NULL;
-        const char *nested;
-        gboolean changed;
-        NvExitCode r;
+        NvExitCode r = NV_EXIT_SUCCESS;
 
-        r = nv_bus_get_all_properties(ctl, &props);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-        before = nv_status_info_new(props);
+        if (!nv_client_get_status(ctl, &before, &error))
+                return nv_bus_report_error(error, "query nestvirtd");
 
-        r = nv_bus_call_change(
-                ctl, "Enforce", g_variant_new("(t)", (guint64) 0), G_VARIANT_TYPE("(sb)"), &reply, &error);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-        if (!reply) {
-                if (nv_bus_error_is(error, NESTVIRT_INTERFACE ".Error.VMsRunning")) {
+        if (!nv_client_enforce(ctl, 0, &reply, &error)) {
+                if (nv_bus_error_is(error, NV_ERROR_VMS_RUNNING)) {
                         /* The boot goes on; the VMs keep the value they started with. The message
                          * names the processes that hold the module. */
                         g_dbus_error_strip_remote_error(error);
                         g_printerr("%s\n", error->message);
                         g_printerr("nestvirt-enforce: not enforcing while VMs run.\n");
                         /* A script that asked for JSON still gets the state: nothing changed. */
-                        if (ctl->json != NV_JSON_OFF) {
-                                g_autoptr(GVariant) state = g_variant_ref_sink(g_variant_new(
-                                        "(sb)", before->nested ? before->nested : "unknown", FALSE));
-
-                                return nv_json_print_reply(state, reply_names, ctl->json);
-                        }
+                        if (ctl->json != NV_JSON_OFF)
+                                return nv_json_print_enforce(
+                                        before->nested ? before->nested : "unknown", FALSE, ctl->json);
                         return NV_EXIT_SUCCESS;
                 }
                 return nv_bus_report_change_error(error, "enforce the persistent setting");
         }
 
-        g_variant_get(reply, "(&sb)", &nested, &changed);
-
         if (ctl->json != NV_JSON_OFF)
-                r = nv_json_print_reply(reply, reply_names, ctl->json);
-        else if (changed)
+                r = nv_json_print_enforce(reply.nested, reply.changed, ctl->json);
+        else if (reply.changed)
                 printf("Reloaded %s with nested %s to match the persistent setting.\n",
-                        nv_module_name(before), nested);
+                        nv_module_name(before), reply.nested);
         else
-                print_unchanged(before, nested);
+                print_unchanged(before, reply.nested);
 
         (void) nv_warn_if_invalid(before, before->nested_next_load, before->nested_next_load_source);
         return r;

@@ -5,12 +5,13 @@
  * SIGTERM, one line per property: "2026-01-02 10:11:12 Nested: enabled → disabled", or with
  * --json one object per line.
  *
- * nestvirtd exits when idle, and while it is gone nobody announces anything. Rather than keeping
- * it alive (a call every few seconds would defeat the idle exit for as long as anyone watches),
- * the monitor watches the bus name: whenever an instance appears it fetches all properties and
- * prints what differs from the values it saw last. So a change that started a new instance (any
- * call through nestvirtd does), or that happened behind the daemon's back while none ran, is
- * reported when the next instance comes up, once, and a restart by itself prints nothing.
+ * The monitor calls Subscribe(), so nestvirtd does not exit on idle while it watches, and changes
+ * made behind the daemon's back (a module reloaded by hand, an edited modprobe.d file) are printed
+ * as they happen. An instance can still go away (stopped, restarted, or one without Subscribe), and
+ * while none runs nobody announces anything. So the monitor also watches the bus name: whenever an
+ * instance appears it subscribes again, fetches all properties and prints what differs from the
+ * values it saw last. A change that happened while no instance ran is reported when the next one
+ * comes up, once, and a restart by itself prints nothing.
  */
 
 #include <signal.h>
@@ -20,15 +21,14 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
-#include "config.h"
+#include "nestvirt-bus.h"
 
 #include "bus.h"
 #include "json-output.h"
 #include "nested-text.h"
+#include "nestvirt-client.h"
 #include "text.h"
 #include "verbs.h"
-
-#define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
 
 typedef struct {
         NvCtl *ctl;
@@ -61,7 +61,8 @@ static void append_settings(GString *out, GVariant *v)
         g_variant_iter_init(&iter, v);
         while (g_variant_iter_next(&iter, "(&s&s&s)", &source, &value, &effect)) {
                 g_autofree char *text = g_strdup_printf("nested=%s (%s) %s %s", value, effect,
-                        g_str_equal(source, NV_SOURCE_CMDLINE) ? "on" : "in", nv_source_phrase(source));
+                        g_str_equal(source, NV_SOURCE_KERNEL_CMDLINE) ? "on" : "in",
+                        nv_source_phrase(source));
                 g_autofree char *safe = nv_text_printable(text);
 
                 g_string_append_printf(out, "%s%s", first ? "" : "; ", safe);
@@ -184,40 +185,48 @@ static void on_get_all(GObject *source, GAsyncResult *res, gpointer userdata)
 {
         Monitor *m = userdata;
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = NULL, props = NULL;
+        g_autoptr(GVariant) props = NULL;
 
         m->n_pending--;
-        reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
-        if (!reply) {
+        props = nv_client_get_all_finish(G_DBUS_CONNECTION(source), res, &error);
+        if (!props) {
                 /* The instance may have gone again already; the next one is fetched anew. */
                 if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                         g_debug("GetAll failed: %s", error->message);
                 return;
         }
-        props = g_variant_get_child_value(reply, 0);
         note_all(m, props);
+}
+
+static void on_subscribed(GObject *source, GAsyncResult *res, gpointer userdata)
+{
+        Monitor *m = userdata;
+        g_autoptr(GError) error = NULL;
+
+        m->n_pending--;
+        /* Without the subscription the monitor still works, only until the daemon's idle exit. */
+        if (!nv_client_subscribe_finish(G_DBUS_CONNECTION(source), res, &error) &&
+                !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                g_debug("Subscribe failed: %s", error->message);
+}
+
+/* Keeps the instance that owns the name now from exiting on idle while the monitor runs. */
+static void subscribe(Monitor *m)
+{
+        m->n_pending++;
+        nv_client_subscribe_async(m->bus, m->cancel, on_subscribed, m);
 }
 
 static void refresh(Monitor *m)
 {
         m->n_pending++;
-        /* Never starts the daemon: that is the business of whoever changes something. */
-        g_dbus_connection_call(m->bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH, PROPERTIES_INTERFACE,
-                "GetAll", g_variant_new("(s)", NESTVIRT_INTERFACE), G_VARIANT_TYPE("(a{sv})"),
-                G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, m->cancel, on_get_all, m);
+        nv_client_get_all_async(m->bus, m->cancel, on_get_all, m);
 }
 
-static void on_properties_changed(GDBusConnection *bus, const char *sender, const char *path,
-        const char *interface, const char *signal, GVariant *params, gpointer userdata)
+static void on_properties_changed(GVariant *changed, const char *const *invalidated, gpointer userdata)
 {
         Monitor *m = userdata;
-        g_autoptr(GVariant) changed = NULL;
-        g_autofree const char **invalidated = NULL;
-        const char *iface;
 
-        if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(sa{sv}as)")))
-                return;
-        g_variant_get(params, "(&s@a{sv}^a&s)", &iface, &changed, &invalidated);
         note_all(m, changed);
         /* The contract has no invalidating property, but one fetch covers any. */
         if (invalidated && invalidated[0])
@@ -227,6 +236,8 @@ static void on_properties_changed(GDBusConnection *bus, const char *sender, cons
 static void on_name_appeared(GDBusConnection *bus, const char *name, const char *owner, gpointer userdata)
 {
         g_debug("%s is owned by %s", name, owner);
+        /* A new instance knows no subscribers. Subscribing twice to one instance changes nothing. */
+        subscribe(userdata);
         refresh(userdata);
 }
 
@@ -298,6 +309,7 @@ NvExitCode nv_verb_monitor(NvCtl *ctl, int argc, char **argv)
         g_autoptr(GMainLoop) loop = NULL;
         g_autoptr(GHashTable) last = NULL;
         g_autoptr(GCancellable) cancel = NULL;
+        g_autoptr(GError) error = NULL;
         guint sub, watch, sigint, sigterm;
         gulong closed;
         GDBusConnection *bus;
@@ -323,22 +335,23 @@ NvExitCode nv_verb_monitor(NvCtl *ctl, int argc, char **argv)
 
         /* Subscribed before the first GetAll: the bus handles our messages in order, so by its
          * reply the match is in force and no change can fall between the two. */
-        sub = g_dbus_connection_signal_subscribe(bus, NESTVIRT_BUS_NAME, PROPERTIES_INTERFACE,
-                "PropertiesChanged", NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, G_DBUS_SIGNAL_FLAGS_NONE,
-                on_properties_changed, &m, NULL);
+        sub = nv_client_watch_properties(bus, on_properties_changed, &m);
         /* From here on SIGINT and SIGTERM end the monitor cleanly (a signal during the first call
          * is handled as soon as the loop runs), so whoever saw the first line may stop it. */
         sigint = g_unix_signal_add(SIGINT, on_signal, &m);
         sigterm = g_unix_signal_add(SIGTERM, on_signal, &m);
 
         /* Starts the daemon, reports why when it cannot, and gives the values to compare with. */
-        r = nv_bus_get_all_properties(ctl, &props);
-        if (r != NV_EXIT_SUCCESS) {
+        if (!nv_client_get_all(ctl, &props, &error)) {
                 g_source_remove(sigint);
                 g_source_remove(sigterm);
                 g_dbus_connection_signal_unsubscribe(bus, sub);
-                return r;
+                return nv_bus_report_error(error, "query nestvirtd");
         }
+        /* Before the first line: once it is printed, the daemon stays for the monitor. */
+        if (!nv_client_subscribe(ctl, &error))
+                g_debug("Subscribe failed: %s", error->message);
+        g_clear_error(&error);
         {
                 GVariantIter iter;
                 const char *name;

@@ -9,10 +9,9 @@
 #include "bus.h"
 #include "json-output.h"
 #include "nested-text.h"
+#include "nestvirt-client.h"
 #include "status-info.h"
 #include "verbs.h"
-
-static const char *const reply_names[] = { "NestedNextLoad", "NestedNextLoadSource", NULL };
 
 /* Whether the drop-in was among the settings before. NestedSettings leaves files out for a
  * built-in module, so there the answer is unknown: -1. */
@@ -63,31 +62,22 @@ static void print_result(const NvStatusInfo *before, const char *next_load, cons
 
 NvExitCode nv_verb_reset(NvCtl *ctl, int argc, char **argv)
 {
-        g_autoptr(GVariant) props = NULL, reply = NULL;
+        g_auto(NvResetReply) reply = {};
         g_autoptr(NvStatusInfo) before = NULL;
         g_autoptr(GError) error = NULL;
-        const char *next_load, *source;
-        NvExitCode r;
+        NvExitCode r = NV_EXIT_SUCCESS;
 
-        r = nv_bus_get_all_properties(ctl, &props);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-        before = nv_status_info_new(props);
+        if (!nv_client_get_status(ctl, &before, &error))
+                return nv_bus_report_error(error, "query nestvirtd");
 
-        r = nv_bus_call_change(ctl, "ResetPersistent", g_variant_new("(t)", (guint64) 0),
-                G_VARIANT_TYPE("(ss)"), &reply, &error);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-        if (!reply)
+        if (!nv_client_reset_persistent(ctl, 0, &reply, &error))
                 return nv_bus_report_change_error(error, "reset the persistent setting");
 
-        g_variant_get(reply, "(&s&s)", &next_load, &source);
-
         if (ctl->json != NV_JSON_OFF)
-                r = nv_json_print_reply(reply, reply_names, ctl->json);
+                r = nv_json_print_reset(&reply, ctl->json);
         else
-                print_result(before, next_load, source);
+                print_result(before, reply.next_load, reply.next_load_source);
 
-        (void) nv_warn_if_invalid(before, next_load, source);
+        (void) nv_warn_if_invalid(before, reply.next_load, reply.next_load_source);
         return r;
 }

@@ -8,10 +8,9 @@
 #include "bus.h"
 #include "json-output.h"
 #include "nested-text.h"
+#include "nestvirt-client.h"
 #include "status-info.h"
 #include "verbs.h"
-
-static const char *const reply_names[] = { "Nested", "NestedNextLoad", "NestedNextLoadSource", NULL };
 
 /* What happened to the module, for the parenthesis after "now". */
 static char *runtime_detail(const NvStatusInfo *before, const char *want)
@@ -76,43 +75,34 @@ NvExitCode nv_verb_set(NvCtl *ctl, int argc, char **argv)
         gboolean enable = g_str_equal(argv[0], "enable");
         const char *want = enable ? "enabled" : "disabled";
         NvScope scope = ctl->scope ? ctl->scope : NV_SCOPE_BOTH;
-        g_autoptr(GVariant) props = NULL, reply = NULL;
+        g_auto(NvSetNestedReply) reply = {};
         g_autoptr(NvStatusInfo) before = NULL;
         g_autoptr(GError) error = NULL;
-        const char *nested, *next_load, *source;
-        NvExitCode r;
+        NvExitCode r = NV_EXIT_SUCCESS;
 
         /* The state before tells whether the module was reloaded, loaded, or left alone, and
          * names the module; properties are free to read. */
-        r = nv_bus_get_all_properties(ctl, &props);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-        before = nv_status_info_new(props);
+        if (!nv_client_get_status(ctl, &before, &error))
+                return nv_bus_report_error(error, "query nestvirtd");
 
-        r = nv_bus_call_change(ctl, "SetNested", g_variant_new("(bt)", enable, (guint64) scope),
-                G_VARIANT_TYPE("(sss)"), &reply, &error);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
-        if (!reply)
+        if (!nv_client_set_nested(ctl, enable, (guint64) scope, &reply, &error))
                 return nv_bus_report_change_error(
                         error, enable ? "enable nested virtualization" : "disable nested virtualization");
 
-        g_variant_get(reply, "(&s&s&s)", &nested, &next_load, &source);
-
         if (ctl->json != NV_JSON_OFF)
-                r = nv_json_print_reply(reply, reply_names, ctl->json);
+                r = nv_json_print_set_nested(&reply, ctl->json);
         else
-                print_result(before, scope, want, nested, next_load, source);
+                print_result(before, scope, want, reply.nested, reply.next_load, reply.next_load_source);
 
         /* Warnings go to stderr, so they reach a person even when stdout is JSON for a script;
          * after the result line, also when both are one pipe. */
         fflush(stdout);
-        if ((scope & NV_SCOPE_RUNTIME) && !g_str_equal(nested, want))
+        if ((scope & NV_SCOPE_RUNTIME) && !g_str_equal(reply.nested, want))
                 g_printerr("Warning: nested virtualization is %s now, not %s as asked; 'nestvirtctl status' "
                            "shows why.\n",
-                        nested, want);
+                        reply.nested, want);
         if (scope & NV_SCOPE_PERSISTENT)
-                (void) nv_warn_unless_dropin_decides(before, want, next_load, source);
+                (void) nv_warn_unless_dropin_decides(before, want, reply.next_load, reply.next_load_source);
 
         return r;
 }

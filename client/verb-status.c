@@ -10,6 +10,7 @@
 #include "findings-text.h"
 #include "json-output.h"
 #include "nested-text.h"
+#include "nestvirt-client.h"
 #include "pager.h"
 #include "status-info.h"
 #include "table.h"
@@ -136,7 +137,7 @@ static void add_next_load(NvTable *t, const NvStatusInfo *i)
 
         if (is_empty(source))
                 nv_table_add(t, label, color, "%s", value);
-        else if (g_str_equal(source, "kernel-default"))
+        else if (g_str_equal(source, NV_SOURCE_KERNEL_DEFAULT))
                 nv_table_add(t, label, color, "%s (kernel default)", value);
         else
                 nv_table_add(t, label, color, "%s (from %s)", value, nv_source_phrase(source));
@@ -162,7 +163,7 @@ static void add_settings(NvTable *t, const NvStatusInfo *i)
 
         for (guint n = 0; n < i->nested_settings->len; n++) {
                 const NvNestedSetting *s = i->nested_settings->pdata[n];
-                gboolean cmdline = g_str_equal(s->source, "kernel-command-line");
+                gboolean cmdline = g_str_equal(s->source, NV_SOURCE_KERNEL_CMDLINE);
 
                 nv_table_add(t, n == 0 ? "Settings" : NULL,
                         g_str_equal(s->effect, "invalid") ? NV_ANSI_RED : NULL, "nested=%s (%s) %s %s",
@@ -243,19 +244,17 @@ static void add_property_warnings(NvTable *t, const NvStatusInfo *i)
 }
 
 /* One line per warning or error of Check; info findings are for "nestvirtctl check". */
-static void add_findings(NvTable *t, GVariant *check_reply)
+static void add_findings(NvTable *t, const NvFindingList *findings)
 {
-        g_autoptr(GVariant) findings = g_variant_get_child_value(check_reply, 0);
-        const char *id, *level, *summary, *hint;
         gboolean any = FALSE;
-        GVariantIter iter;
 
-        g_variant_iter_init(&iter, findings);
-        while (g_variant_iter_next(&iter, "(&s&s&s&s)", &id, &level, &summary, &hint)) {
-                NvLevelStyle style = nv_level_style(level);
+        for (guint i = 0; i < findings->items->len; i++) {
+                const NvFindingEntry *f = &g_array_index(findings->items, NvFindingEntry, i);
+                NvLevelStyle style = nv_level_style(f->level);
+
                 if (style.rank < 1)
                         continue;
-                nv_table_add(t, style.label, style.color, "%s", summary);
+                nv_table_add(t, style.label, style.color, "%s", f->summary);
                 any = TRUE;
         }
         if (any)
@@ -274,26 +273,27 @@ static void add_vm_count(NvTable *t, const NvStatusInfo *i)
 
 NvExitCode nv_verb_status(NvCtl *ctl, int argc, char **argv)
 {
-        g_autoptr(GVariant) props = NULL, check = NULL;
+        g_auto(NvFindingList) findings = {};
+        g_autoptr(GVariant) props = NULL;
         g_autoptr(NvStatusInfo) info = NULL;
         g_autoptr(NvTable) table = NULL;
         g_autoptr(GError) error = NULL;
-        NvExitCode r;
+        gboolean checked = FALSE;
 
         if (ctl->json == NV_JSON_OFF) {
                 /* Check first: it renews the daemon's snapshot, VMCount included, so the GetAll
                  * after it is as fresh as the findings. A daemon without Check (or one that
                  * fails it) still gets a status, with the warnings this client derives itself. */
-                r = nv_bus_call(ctl, "Check", G_VARIANT_TYPE("(a(ssss))"), &check, &error);
-                if (r != NV_EXIT_SUCCESS)
-                        return r;
-                if (!check)
+                checked = nv_client_check(ctl, &findings, &error);
+                if (!checked && nv_bus_error_is_reported(error))
+                        return NV_EXIT_FAILURE;
+                if (!checked)
                         g_debug("Check failed, showing the warnings of the properties: %s", error->message);
+                g_clear_error(&error);
         }
 
-        r = nv_bus_get_all_properties(ctl, &props);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
+        if (!nv_client_get_all(ctl, &props, &error))
+                return nv_bus_report_error(error, "query nestvirtd");
 
         if (ctl->json != NV_JSON_OFF)
                 return nv_json_print_properties(props, ctl->json);
@@ -311,8 +311,8 @@ NvExitCode nv_verb_status(NvCtl *ctl, int argc, char **argv)
         add_settings(table, info);
         add_vm_count(table, info);
         nv_table_add(table, "Kernel release", NULL, "%s", info->kernel_release ? info->kernel_release : NA);
-        if (check)
-                add_findings(table, check);
+        if (checked)
+                add_findings(table, &findings);
         else
                 add_property_warnings(table, info);
 

@@ -8,6 +8,7 @@
 #include "bus.h"
 #include "columns.h"
 #include "json-output.h"
+#include "nestvirt-client.h"
 #include "pager.h"
 #include "text.h"
 #include "verbs.h"
@@ -38,37 +39,33 @@ NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
 {
         static const char *const headers[] = { "PID", "USER", "COMMAND", "NAME", "MANAGER", "VMID",
                 "NESTING", NULL };
-        g_autoptr(GVariant) reply = NULL, vms = NULL;
+        g_auto(NvVmList) list = {};
         g_autoptr(NvColumns) table = NULL;
-        const char *comm, *name, *manager, *vm_id, *nesting, *cpu;
-        guint32 pid, uid, uninspected;
-        GVariantIter iter;
-        NvExitCode r;
+        g_autoptr(GError) error = NULL;
 
-        r = nv_bus_query(ctl, "ListVMs", G_VARIANT_TYPE("(a(uussssss)u)"), "list the VMs", &reply);
-        if (r != NV_EXIT_SUCCESS)
-                return r;
+        if (!nv_client_list_vms(ctl, &list, &error))
+                return nv_bus_report_error(error, "list the VMs");
 
         if (ctl->json != NV_JSON_OFF)
-                return nv_json_print_vms(reply, ctl->json);
+                return nv_json_print_vms(&list, ctl->json);
 
-        g_variant_get(reply, "(@a(uussssss)u)", &vms, &uninspected);
-        if (g_variant_n_children(vms) == 0) {
-                printf(uninspected == 0 ? "No VMs hold KVM.\n"
-                                        : "No VMs hold KVM among the processes inspected.\n");
-                print_uninspected(uninspected);
+        if (list.vms->len == 0) {
+                printf(list.uninspected == 0 ? "No VMs hold KVM.\n"
+                                             : "No VMs hold KVM among the processes inspected.\n");
+                print_uninspected(list.uninspected);
                 return NV_EXIT_SUCCESS;
         }
 
         table = nv_columns_new(headers, ctl->color);
-        g_variant_iter_init(&iter, vms);
-        while (g_variant_iter_next(
-                &iter, "(uu&s&s&s&s&s&s)", &pid, &uid, &comm, &name, &manager, &vm_id, &nesting, &cpu)) {
-                g_autofree char *pid_s = g_strdup_printf("%" G_GUINT32_FORMAT, pid);
-                g_autofree char *user_s = user_text(ctl, uid);
-                g_autofree char *comm_s = nv_text_printable(comm), *name_s = nv_text_printable(name),
-                                *manager_s = nv_text_printable(manager), *vm_id_s = nv_text_printable(vm_id),
-                                *nesting_s = nv_text_printable(nesting);
+        for (guint i = 0; i < list.vms->len; i++) {
+                const NvVmEntry *vm = &g_array_index(list.vms, NvVmEntry, i);
+                g_autofree char *pid_s = g_strdup_printf("%" G_GUINT32_FORMAT, vm->pid);
+                g_autofree char *user_s = user_text(ctl, vm->uid);
+                g_autofree char *comm_s = nv_text_printable(vm->command),
+                                *name_s = nv_text_printable(vm->name),
+                                *manager_s = nv_text_printable(vm->manager),
+                                *vm_id_s = nv_text_printable(vm->vm_id),
+                                *nesting_s = nv_text_printable(vm->nesting);
 
                 nv_columns_add(table,
                         (const char *const[]){
@@ -77,9 +74,9 @@ NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
 
         nv_pager_open(ctl);
         nv_columns_print(table, stdout);
-        if (uninspected > 0) {
+        if (list.uninspected > 0) {
                 putchar('\n');
-                print_uninspected(uninspected);
+                print_uninspected(list.uninspected);
         }
         return NV_EXIT_SUCCESS;
 }

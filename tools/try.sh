@@ -15,13 +15,35 @@ tools/install-deps.sh
 [ -d build ] || meson setup build
 meson compile -C build
 
+# How long the private bus may take to come up (a fixture host is built first: a C compiler and
+# depmod) and to go away again.
+serve_timeout=120
+stop_timeout=30
+
 tmp=$(mktemp -d /tmp/nestvirt-try.XXXXXX)
-bus_pid=""
+serve_pid=""
 cleanup() {
-        [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null
+        status=$?
+        # Closing its standard input stops the bus and every nestvirtd on it.
+        exec 3>&-
+        if [ -n "$serve_pid" ]; then
+                i=0
+                while kill -0 "$serve_pid" 2>/dev/null && [ $i -lt $((stop_timeout * 5)) ]; do
+                        sleep 0.2
+                        i=$((i + 1))
+                done
+                if kill -0 "$serve_pid" 2>/dev/null; then
+                        echo "try.sh: the private bus (tests/bus/nvtest.py serve) did not stop" \
+                                "within $stop_timeout s; killing it" >&2
+                        kill "$serve_pid" 2>/dev/null
+                fi
+        fi
         rm -rf "$tmp"
+        exit "$status"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The vendor module of this CPU, if it is loaded, built in or installed for the running kernel.
 case $(grep -m1 '^vendor_id' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//') in
@@ -30,68 +52,42 @@ AuthenticAMD | HygonGenuine) module=kvm_amd ;;
 esac
 if [ -d "/sys/module/$module" ] || modinfo "$module" >/dev/null 2>&1; then
         echo "Reading this host ($module)."
-        env_lines=""
+        where=--host
 else
         fixture=amd-cmdline-override
         echo "This host has no $module module: showing a SIMULATED AMD host"
         echo "(tests/fixtures/hosts/$fixture: kvm_amd loaded, a modprobe.d file and the kernel"
         echo "command line disagree about nested)."
-        root=$tmp/root
-        cp -a "tests/fixtures/hosts/$fixture" "$root"
-        rm -f "$root/FIXTURE"
-        mkdir -p "$root/etc/modprobe.d" "$root/run" "$root/sys/module/kvm/holders" \
-                "$root/sys/module/kvm_amd/holders"
-        tests/fixtures/make-module-tree.sh "$root" "$(cat "$root/proc/sys/kernel/osrelease")" \
-                "kvm kvm_amd" "" >/dev/null
-        env_lines="export NESTVIRT_ROOT=$root
-export LD_PRELOAD=$src/build/tests/preload/libnv-preload.so"
+        where=--fixture=$fixture
 fi
 
-mkdir -p "$tmp/services" "$tmp/system.d"
-cp dbus/org.nestvirt.NestVirt1.conf "$tmp/system.d/"
-cat >"$tmp/nestvirtd-wrapper" <<EOF
-#!/bin/sh
-$env_lines
-exec $src/build/daemon/nestvirtd --idle-timeout=10 2>>$tmp/nestvirtd.log
-EOF
-chmod +x "$tmp/nestvirtd-wrapper"
-cat >"$tmp/services/org.nestvirt.NestVirt1.service" <<EOF
-[D-BUS Service]
-Name=org.nestvirt.NestVirt1
-Exec=$tmp/nestvirtd-wrapper
-User=root
-EOF
-# The system bus's own rules, with our listen address and service directory.
-cat >"$tmp/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>$tmp/services</servicedir>
-  <policy context="default">
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
-  </policy>
-  <includedir>$tmp/system.d</includedir>
-</busconfig>
-EOF
-dbus-daemon --config-file="$tmp/bus.conf" --nofork --nosyslog 2>"$tmp/bus.log" &
-bus_pid=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$tmp/bus" ] && break; sleep 0.2; done
+# The bus tier's private system bus (the project's policy and activation file, the fixture host
+# built by tests/fixtures/make-host.sh); it runs until its standard input, fd 3 here, is closed.
+mkfifo "$tmp/serve.in"
+/usr/bin/python3 tests/bus/nvtest.py serve "$where" --build-dir="$src/build" --idle-timeout=10 \
+        <"$tmp/serve.in" >"$tmp/serve.out" 2>"$tmp/serve.log" &
+serve_pid=$!
+exec 3>"$tmp/serve.in"
 
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/bus"
+i=0
+until grep -qx 'READY=1' "$tmp/serve.out"; do
+        if ! kill -0 "$serve_pid" 2>/dev/null || [ $i -ge $((serve_timeout * 5)) ]; then
+                cat "$tmp/serve.log" >&2
+                if kill -0 "$serve_pid" 2>/dev/null; then
+                        echo "try.sh: timed out after $serve_timeout s waiting for the private bus" \
+                                "(tests/bus/nvtest.py serve)" >&2
+                else
+                        echo "try.sh: the private bus (tests/bus/nvtest.py serve) did not start" >&2
+                fi
+                exit 1
+        fi
+        sleep 0.2
+        i=$((i + 1))
+done
+# DBUS_SYSTEM_BUS_ADDRESS=..., NESTVIRT_ROOT=... (with a fixture), NESTVIRT_TEST_DIR=...
+# shellcheck disable=SC1091
+. "$tmp/serve.out"
+
+export DBUS_SYSTEM_BUS_ADDRESS
 echo
 build/client/nestvirtctl status

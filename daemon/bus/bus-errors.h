@@ -3,7 +3,7 @@
 
 #include <systemd/sd-bus.h>
 
-/* The named errors of org.nestvirt.NestVirt1; dbus/org.nestvirt.NestVirt1.xml documents them. */
-#define NV_ERROR_PREFIX "org.nestvirt.NestVirt1.Error."
+/* The named errors of the interface (NV_ERROR_*); dbus/org.nestvirt.NestVirt1.xml documents them. */
+#include "nestvirt-bus.h"
 
 extern const sd_bus_error_map nv_bus_errors[];

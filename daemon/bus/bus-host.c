@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "bus-host.h"
-#include "daemon.h"
+#include "nestvirt-bus.h"
 
 /*
  * Every property is a pure function of the snapshot. The tables below serve the reads and, by
@@ -109,23 +109,22 @@ static const BoolProperty bool_properties[] = {
 int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const Daemon *d = userdata;
+        const NvHost *h = *(NvHost *const *) userdata;
 
         for (size_t i = 0; i < ELEMENTSOF(string_properties); i++)
                 if (streq(string_properties[i].name, property))
-                        return sd_bus_message_append(
-                                reply, "s", strempty(string_properties[i].get(d->host)));
+                        return sd_bus_message_append(reply, "s", strempty(string_properties[i].get(h)));
         return -ENOENT;
 }
 
 int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const Daemon *d = userdata;
+        const NvHost *h = *(NvHost *const *) userdata;
 
         for (size_t i = 0; i < ELEMENTSOF(bool_properties); i++)
                 if (streq(bool_properties[i].name, property))
-                        return sd_bus_message_append(reply, "b", (int) bool_properties[i].get(d->host));
+                        return sd_bus_message_append(reply, "b", (int) bool_properties[i].get(h));
         return -ENOENT;
 }
 
@@ -138,21 +137,21 @@ int property_get_version(sd_bus *bus, const char *path, const char *interface, c
 int property_get_refcount(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const Daemon *d = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) d->host->refcnt);
+        const NvHost *h = *(NvHost *const *) userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) h->refcnt);
 }
 
 int property_get_vm_count(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const Daemon *d = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) d->host->vm_count);
+        const NvHost *h = *(NvHost *const *) userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) h->vm_count);
 }
 
 int property_get_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const NvNestedConfig *c = &((const Daemon *) userdata)->host->config;
+        const NvNestedConfig *c = &(*(NvHost *const *) userdata)->config;
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "(sss)");
@@ -171,9 +170,9 @@ int property_get_settings(sd_bus *bus, const char *path, const char *interface, 
 int property_get_overridden(sd_bus *bus, const char *path, const char *interface, const char *property,
         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const Daemon *d = userdata;
+        const NvHost *h = *(NvHost *const *) userdata;
         static char *empty[] = { NULL };
-        return sd_bus_message_append_strv(reply, d->host->config.overridden ?: empty);
+        return sd_bus_message_append_strv(reply, h->config.overridden ?: empty);
 }
 
 static bool settings_equal(const NvNestedConfig *a, const NvNestedConfig *b)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Property getters of org.nestvirt.NestVirt1, served from the snapshot; userdata is the Daemon. */
+/* Property getters of org.nestvirt.NestVirt1, served from the snapshot: userdata points to the
+ * NvHost pointer of its owner (the vtable gives its offset in the Daemon). */
 
 #include <systemd/sd-bus.h>
 

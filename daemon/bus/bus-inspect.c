@@ -6,16 +6,6 @@
 #include "findings.h"
 #include "vm-discovery.h"
 
-/* The VM count is part of the snapshot; a scan made for a caller updates it for everyone. */
-static void note_vm_count(Daemon *d, const NvVmList *l)
-{
-        if (d->host->vm_count == l->n_vms)
-                return;
-        d->host->vm_count = (unsigned) l->n_vms;
-        (void) sd_bus_emit_properties_changed(
-                d->bus, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, "VMCount", NULL);
-}
-
 int method_list_vms(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -23,10 +13,11 @@ int method_list_vms(sd_bus_message *m, void *userdata, sd_bus_error *error)
         NvVmList l = {};
         int r;
 
-        r = nv_vm_list_scan(&l);
+        /* The VM count is part of the snapshot: the scan made for this caller goes through the
+         * snapshot's owner, which announces a new count before the reply. */
+        r = daemon_refresh_with_vms(d, &l);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Could not scan /proc: %s", strerror(-r));
-        note_vm_count(d, &l);
+                return sd_bus_error_set_errnof(error, r, "Could not look at the host: %m");
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)

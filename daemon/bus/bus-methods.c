@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 
 #include "audit.h"
 #include "bus-errors.h"
 #include "bus-methods.h"
 #include "bus-polkit.h"
+#include "daemon.h"
 #include "dropin.h"
 #include "kvm-holders.h"
 #include "log.h"
 #include "module-reload.h"
 
 /*
- * Handlers follow one order: validate, no-op fast path, polkit, change, emit, reply. The change
- * itself runs after authorization against a fresh snapshot, so a request that someone else
- * already satisfied meanwhile does nothing.
+ * Each handler reads in one order, as systemd's hostnamed does: read the arguments, refresh the
+ * snapshot, no-op fast path, validate, polkit, change, emit, reply. While polkit decides the
+ * handler returns 1; it is called again with the same message once polkit answered and goes
+ * through the same steps, so it looks at the host as it is by then: a request that someone else
+ * satisfied meanwhile does nothing, one that became impossible is refused. The daemon is
+ * single-threaded and a change runs to its end within one call of a handler, so changes never
+ * overlap. Every refusal past the arguments is audited once, where it is decided: here, or in
+ * bus-polkit.c for polkit's.
  */
 
 /* Which method needs which polkit action. A method not listed here is refused. */
@@ -21,10 +28,10 @@ static const struct {
         const char *method;
         const char *action;
 } auth_table[] = {
-        { "SetNested/runtime", "org.nestvirt.NestVirt1.set-nested" },
-        { "SetNested/persistent", "org.nestvirt.NestVirt1.set-persistent" },
-        { "ResetPersistent", "org.nestvirt.NestVirt1.set-persistent" },
-        { "Enforce", "org.nestvirt.NestVirt1.enforce" },
+        { "SetNested/runtime", NV_POLKIT_ACTION_SET_NESTED },
+        { "SetNested/persistent", NV_POLKIT_ACTION_SET_PERSISTENT },
+        { "ResetPersistent", NV_POLKIT_ACTION_SET_PERSISTENT },
+        { "Enforce", NV_POLKIT_ACTION_ENFORCE },
 };
 
 static const char *action_for(const char *what)
@@ -35,33 +42,28 @@ static const char *action_for(const char *what)
         return NULL;
 }
 
-typedef struct Request {
-        Daemon *daemon;
-        AuditCaller caller; /* taken when the call arrived */
-        NvNested want;
-        uint64_t flags;
-} Request;
-
-static int request_new(Daemon *d, sd_bus_message *m, NvNested want, uint64_t flags, Request **ret)
-{
-        Request *q = calloc(1, sizeof(Request));
-        if (!q)
-                return -ENOMEM;
-        *q = (Request){ .daemon = d, .caller = audit_caller(m), .want = want, .flags = flags };
-        *ret = q;
-        return 0;
-}
-
-static int verify(Daemon *d, sd_bus_message *m, const char *what, const char *const *details,
-        AuthorizedFn fn, Request *q)
+/* The polkit step: the action for what comes from auth_table, deny by default. */
+static int verify(Daemon *d, sd_bus_message *m, sd_bus_message_handler_t handler, const char *what,
+        const char *const *details, const AuditCaller *caller, sd_bus_error *error)
 {
         const char *action = action_for(what);
+        int r;
+
         if (!action) {
-                free(q);
-                return sd_bus_reply_method_errorf(
-                        m, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for %s.", what);
+                r = sd_bus_error_setf(
+                        error, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for %s.", what);
+                audit_change(caller, what, "-", "-", error->message);
+                return r;
         }
-        return bus_verify_polkit_async(d, m, &q->caller, action, details, fn, q, free);
+        return bus_verify_polkit_async(&d->polkit, m, handler, d, action, details, caller, error);
+}
+
+/* The refresh step: finishes a reload that an earlier change left half done, then takes a new
+ * snapshot (which announces what changed since the last one). */
+static void refresh(Daemon *d)
+{
+        daemon_recover();
+        (void) daemon_refresh(d);
 }
 
 static int reply_state(sd_bus_message *m, const NvHost *h)
@@ -74,23 +76,23 @@ static int reply_state(sd_bus_message *m, const NvHost *h)
 static int check_runtime_possible(const NvHost *h, NvNested want, sd_bus_error *error)
 {
         if (!nv_cpu_info_hardware_support(&h->cpu))
-                return sd_bus_error_setf(error, NV_ERROR_PREFIX "NotSupported",
+                return sd_bus_error_setf(error, NV_ERROR_NOT_SUPPORTED,
                         "This CPU does not offer %s to KVM%s; nested virtualization cannot run here.",
                         h->cpu.vendor == NV_VENDOR_AMD ? "svm" : "vmx",
                         h->virt.guest ? " (the hypervisor does not expose it to this guest)"
                                       : " (or the firmware disabled it)");
         if (h->module_state == NV_MODULE_BUILTIN)
-                return sd_bus_error_setf(error, NV_ERROR_PREFIX "Builtin",
+                return sd_bus_error_setf(error, NV_ERROR_BUILTIN,
                         "%s is built into the kernel and cannot be reloaded. Add %s.nested=%d to the kernel "
                         "command line and reboot.",
                         h->module, h->module, want == NV_NESTED_ENABLED ? 1 : 0);
         if (h->modules_disabled)
-                return sd_bus_error_setf(error, NV_ERROR_PREFIX "ModulesDisabled",
+                return sd_bus_error_setf(error, NV_ERROR_MODULES_DISABLED,
                         "kernel.modules_disabled=1: modules cannot be loaded or unloaded until the next "
                         "boot.");
         if (h->module_state == NV_MODULE_UNAVAILABLE)
-                return sd_bus_error_setf(error, NV_ERROR_PREFIX "NotSupported",
-                        "%s is not installed for kernel %s.", h->module, strempty(h->kernel_release));
+                return sd_bus_error_setf(error, NV_ERROR_NOT_SUPPORTED, "%s is not installed for kernel %s.",
+                        h->module, strempty(h->kernel_release));
         return 0;
 }
 
@@ -109,7 +111,7 @@ static int set_vms_running(const char *module, sd_bus_error *error)
                         strcat(list, ", ");
                 strcat(list, *h);
         }
-        return sd_bus_error_setf(error, NV_ERROR_PREFIX "VMsRunning",
+        return sd_bus_error_setf(error, NV_ERROR_VMS_RUNNING,
                 "%s is in use: %s. Shut the VMs down, then try again.", module,
                 isempty(list) ? "held by processes that /proc does not show" : list);
 }
@@ -124,7 +126,7 @@ static int do_reload(Daemon *d, NvNested want, sd_bus_error *error)
 
         r = nv_module_reload(module, want, &res);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Could not reload %s: %s", module, strerror(-r));
+                return sd_bus_error_set_errnof(error, r, "Could not reload %s: %m", module);
 
         text = nv_reload_result_describe(module, want, &res);
         switch (res.status) {
@@ -141,7 +143,7 @@ static int do_reload(Daemon *d, NvNested want, sd_bus_error *error)
         case NV_RELOAD_FAILED:
         default:
                 log_error("%s", strempty(text));
-                return sd_bus_error_setf(error, NV_ERROR_PREFIX "ReloadFailed", "%s", strempty(text));
+                return sd_bus_error_setf(error, NV_ERROR_RELOAD_FAILED, "%s", strempty(text));
         }
 }
 
@@ -182,103 +184,60 @@ static void audit_set_nested(const AuditCaller *caller, NvNested want, uint64_t 
         audit_change(caller, strempty(request), strempty(old), new ?: strempty(old), outcome);
 }
 
-static int set_nested_authorized(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* Refusals of a SetNested that would change something, before anyone is asked. */
+static int check_set_nested(const NvHost *h, NvNested want, bool live_change, sd_bus_error *error)
 {
-        Request *q = userdata;
-        Daemon *d = q->daemon;
-        _cleanup_free_ char *saved = NULL, *old = NULL;
-        bool live_change, wrote_dropin = false;
-        int r;
-
-        daemon_recover();
-        (void) daemon_refresh(d);
-        old = host_state(d->host);
-        live_change = (q->flags & NV_SET_RUNTIME) && d->host->nested != q->want;
-
-        if (live_change) {
-                r = check_runtime_possible(d->host, q->want, error);
-                if (r < 0)
-                        goto refused;
-        }
-
-        /* Persistent first: it is the part that can be undone exactly if the live part fails. */
-        if ((q->flags & NV_SET_PERSISTENT) && !nv_dropin_matches(q->want)) {
-                r = nv_dropin_save(&saved);
-                if (r >= 0)
-                        r = nv_dropin_write(q->want);
-                if (r < 0) {
-                        sd_bus_error_set_errnof(
-                                error, r, "Could not write %s: %s", NV_DROPIN_PATH, strerror(-r));
-                        goto refused;
-                }
-                wrote_dropin = true;
-        }
-
-        if (live_change) {
-                r = do_reload(d, q->want, error);
-                if (r < 0) {
-                        if (wrote_dropin) {
-                                int k = nv_dropin_restore(saved);
-                                if (k < 0)
-                                        log_error("Could not restore %s: %s", NV_DROPIN_PATH, strerror(-k));
-                        }
-                        goto refused;
-                }
-        }
-
-        (void) daemon_refresh(d);
-        audit_set_nested(&q->caller, q->want, q->flags, old, d->host, "done");
-        return reply_state(m, d->host);
-
-refused:
-        /* Record what the host looks like now: a failed rollback may have changed it. */
-        (void) daemon_refresh(d);
-        audit_set_nested(&q->caller, q->want, q->flags, old, d->host, error->message ?: "failed");
-        return r < 0 ? r : -EIO;
+        if (!h->module)
+                return sd_bus_error_setf(error, NV_ERROR_NOT_SUPPORTED,
+                        "This CPU (vendor %s) has no KVM module.",
+                        isempty(h->cpu.vendor_id) ? "unknown" : h->cpu.vendor_id);
+        if (live_change)
+                return check_runtime_possible(h, want, error);
+        return 0;
 }
 
 int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Daemon *d = userdata;
+        _cleanup_free_ char *saved = NULL, *old = NULL;
+        bool live_change, persistent_change, wrote_dropin = false;
         const char *details[9];
-        bool live_change;
+        AuditCaller caller;
         uint64_t flags;
         int enabled, r;
         NvNested want;
-        Request *q;
 
+        assert(m);
+        assert(d);
+
+        /* Arguments. */
         r = sd_bus_message_read(m, "bt", &enabled, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~(uint64_t) (NV_SET_RUNTIME | NV_SET_PERSISTENT))
+        if (flags & ~NV_SET_ALL)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".",
-                        flags & ~(uint64_t) (NV_SET_RUNTIME | NV_SET_PERSISTENT));
-        if (!(flags & (NV_SET_RUNTIME | NV_SET_PERSISTENT)))
+                        flags & ~NV_SET_ALL);
+        if (!(flags & NV_SET_ALL))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                         "Nothing to change: set runtime (1), persistent (2) or both.");
-        if (!d->host->module)
-                return sd_bus_error_setf(error, NV_ERROR_PREFIX "NotSupported",
-                        "This CPU (vendor %s) has no KVM module.",
-                        isempty(d->host->cpu.vendor_id) ? "unknown" : d->host->cpu.vendor_id);
-
         want = enabled ? NV_NESTED_ENABLED : NV_NESTED_DISABLED;
+
+        refresh(d);
+
+        /* Nothing to do: success at once, without authorization. */
         live_change = (flags & NV_SET_RUNTIME) && d->host->nested != want;
-        if (!live_change && (!(flags & NV_SET_PERSISTENT) || nv_dropin_matches(want)))
+        persistent_change = (flags & NV_SET_PERSISTENT) && !nv_dropin_matches(want);
+        if (d->host->module && !live_change && !persistent_change)
                 return reply_state(m, d->host);
 
-        if (live_change) {
-                r = check_runtime_possible(d->host, want, error);
-                if (r < 0) {
-                        AuditCaller caller = audit_caller(m);
-                        _cleanup_free_ char *state = host_state(d->host);
-                        audit_set_nested(&caller, want, flags, state, d->host, error->message);
-                        return r;
-                }
+        caller = bus_polkit_caller(&d->polkit, m);
+        old = host_state(d->host);
+        r = check_set_nested(d->host, want, live_change, error);
+        if (r < 0) {
+                audit_set_nested(&caller, want, flags, old, d->host, error->message);
+                return r;
         }
 
-        r = request_new(d, m, want, flags, &q);
-        if (r < 0)
-                return r;
         details[0] = "enabled";
         details[1] = enabled ? "true" : "false";
         details[2] = "runtime";
@@ -288,27 +247,48 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
         details[6] = "module";
         details[7] = d->host->module;
         details[8] = NULL;
-
         /* A live change is the larger power; it covers the drop-in written in the same call. */
-        return verify(d, m, flags & NV_SET_RUNTIME ? "SetNested/runtime" : "SetNested/persistent", details,
-                set_nested_authorized, q);
-}
+        r = verify(d, m, method_set_nested,
+                flags & NV_SET_RUNTIME ? "SetNested/runtime" : "SetNested/persistent", details, &caller,
+                error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit decides; we are called again with its answer */
 
-static int reset_authorized(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Request *q = userdata;
-        Daemon *d = q->daemon;
-        int r = nv_dropin_remove();
-
-        if (r < 0) {
-                audit_change(&q->caller, "ResetPersistent", "drop-in", "drop-in", strerror(-r));
-                return sd_bus_error_set_errnof(
-                        error, r, "Could not remove %s: %s", NV_DROPIN_PATH, strerror(-r));
+        /* Persistent first: it is the part that can be undone exactly if the live part fails. */
+        if (persistent_change) {
+                r = nv_dropin_save(&saved);
+                if (r >= 0)
+                        r = nv_dropin_write(want);
+                if (r < 0) {
+                        sd_bus_error_set_errnof(error, r, "Could not write %s: %m", NV_DROPIN_PATH);
+                        goto refused;
+                }
+                wrote_dropin = true;
         }
-        audit_change(&q->caller, "ResetPersistent", r > 0 ? "drop-in" : "none", "none", "done");
+
+        if (live_change) {
+                r = do_reload(d, want, error);
+                if (r < 0) {
+                        if (wrote_dropin) {
+                                int k = nv_dropin_restore(saved);
+                                if (k < 0)
+                                        log_error_errno(k, "Could not restore %s: %m", NV_DROPIN_PATH);
+                        }
+                        goto refused;
+                }
+        }
+
         (void) daemon_refresh(d);
-        return sd_bus_reply_method_return(
-                m, "ss", nv_nested_to_string(d->host->config.next_load), strempty(d->host->config.source));
+        audit_set_nested(&caller, want, flags, old, d->host, "done");
+        return reply_state(m, d->host);
+
+refused:
+        /* Record what the host looks like now: a failed rollback may have changed it. */
+        (void) daemon_refresh(d);
+        audit_set_nested(&caller, want, flags, old, d->host, error->message ?: "failed");
+        return r < 0 ? r : -EIO;
 }
 
 /* Reads a flags argument that has no bits defined yet. */
@@ -325,29 +305,53 @@ static int read_no_flags(sd_bus_message *m, sd_bus_error *error)
         return 0;
 }
 
+static int reply_next_load(sd_bus_message *m, const NvHost *h)
+{
+        return sd_bus_reply_method_return(
+                m, "ss", nv_nested_to_string(h->config.next_load), strempty(h->config.source));
+}
+
 int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         static const char *const details[] = { "persistent", "true", NULL };
         Daemon *d = userdata;
         _cleanup_free_ char *saved = NULL;
-        Request *q;
+        AuditCaller caller;
         int r;
+
+        assert(m);
+        assert(d);
 
         r = read_no_flags(m, error);
         if (r < 0)
                 return r;
 
+        refresh(d);
+
+        /* Without the drop-in there is nothing to remove. */
         r = nv_dropin_save(&saved);
         if (r < 0)
                 return r;
         if (!saved)
-                return sd_bus_reply_method_return(m, "ss", nv_nested_to_string(d->host->config.next_load),
-                        strempty(d->host->config.source));
+                return reply_next_load(m, d->host);
 
-        r = request_new(d, m, NV_NESTED_UNKNOWN, 0, &q);
+        /* Nothing to validate: removing the file is always possible. */
+        caller = bus_polkit_caller(&d->polkit, m);
+        r = verify(d, m, method_reset_persistent, "ResetPersistent", details, &caller, error);
         if (r < 0)
                 return r;
-        return verify(d, m, "ResetPersistent", details, reset_authorized, q);
+        if (r == 0)
+                return 1; /* polkit decides; we are called again with its answer */
+
+        r = nv_dropin_remove();
+        if (r < 0) {
+                audit_change(&caller, "ResetPersistent", "drop-in", "drop-in", strerror(-r));
+                return sd_bus_error_set_errnof(error, r, "Could not remove %s: %m", NV_DROPIN_PATH);
+        }
+
+        (void) daemon_refresh(d);
+        audit_change(&caller, "ResetPersistent", r > 0 ? "drop-in" : "none", "none", "done");
+        return reply_next_load(m, d->host);
 }
 
 /* What Enforce would change to, or UNKNOWN when there is nothing to do. */
@@ -360,51 +364,50 @@ static NvNested enforce_target(const NvHost *h)
         return h->nested == h->config.next_load ? NV_NESTED_UNKNOWN : h->config.next_load;
 }
 
-static int enforce_authorized(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-        Request *q = userdata;
-        Daemon *d = q->daemon;
-        _cleanup_free_ char *old = NULL;
-        NvNested want;
-        int r;
-
-        daemon_recover();
-        (void) daemon_refresh(d);
-        want = enforce_target(d->host);
-        if (want == NV_NESTED_UNKNOWN)
-                return sd_bus_reply_method_return(m, "sb", nv_nested_to_string(d->host->nested), 0);
-
-        old = strdup(nv_nested_to_string(d->host->nested));
-        if (!old)
-                return -ENOMEM;
-        r = check_runtime_possible(d->host, want, error);
-        if (r >= 0)
-                r = do_reload(d, want, error);
-        (void) daemon_refresh(d);
-        audit_change(&q->caller, "Enforce", old, nv_nested_to_string(d->host->nested),
-                r < 0 ? (error->message ?: "failed") : "done");
-        if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(m, "sb", nv_nested_to_string(d->host->nested), 1);
-}
-
 int method_enforce(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         static const char *const details[] = { "runtime", "true", NULL };
         Daemon *d = userdata;
-        Request *q;
+        _cleanup_free_ char *old = NULL;
+        AuditCaller caller;
+        NvNested want;
         int r;
+
+        assert(m);
+        assert(d);
 
         r = read_no_flags(m, error);
         if (r < 0)
                 return r;
 
-        (void) daemon_refresh(d);
-        if (enforce_target(d->host) == NV_NESTED_UNKNOWN)
+        refresh(d);
+
+        want = enforce_target(d->host);
+        if (want == NV_NESTED_UNKNOWN)
                 return sd_bus_reply_method_return(m, "sb", nv_nested_to_string(d->host->nested), 0);
 
-        r = request_new(d, m, NV_NESTED_UNKNOWN, 0, &q);
+        caller = bus_polkit_caller(&d->polkit, m);
+        old = strdup(nv_nested_to_string(d->host->nested));
+        if (!old)
+                return -ENOMEM;
+        r = check_runtime_possible(d->host, want, error);
+        if (r < 0) {
+                audit_change(&caller, "Enforce", old, old, error->message);
+                return r;
+        }
+
+        r = verify(d, m, method_enforce, "Enforce", details, &caller, error);
         if (r < 0)
                 return r;
-        return verify(d, m, "Enforce", details, enforce_authorized, q);
+        if (r == 0)
+                return 1; /* polkit decides; we are called again with its answer */
+
+        r = do_reload(d, want, error);
+
+        (void) daemon_refresh(d);
+        audit_change(&caller, "Enforce", old, nv_nested_to_string(d->host->nested),
+                r < 0 ? (error->message ?: "failed") : "done");
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "sb", nv_nested_to_string(d->host->nested), 1);
 }

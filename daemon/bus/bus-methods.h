@@ -5,9 +5,7 @@
 
 #include <systemd/sd-bus.h>
 
-/* SetNested flags, as documented in dbus/org.nestvirt.NestVirt1.xml. */
-#define NV_SET_RUNTIME    UINT64_C(1)
-#define NV_SET_PERSISTENT UINT64_C(2)
+#include "nestvirt-bus.h" /* SetNested's flag bits NV_SET_* */
 
 int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *error);

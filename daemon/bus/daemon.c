@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
 
 #include "bus-errors.h"
 #include "bus-host.h"
-#include "bus-object.h"
 #include "daemon.h"
 #include "log.h"
+#include "modprobe-watch.h"
 #include "module-reload.h"
 #include "module-watch.h"
+#include "nestvirt-bus.h"
 
 /* A reload that did not finish (this or an earlier instance died, or a rollback failed) left a
  * record: load the module again before anything else looks at the host. */
@@ -22,16 +23,68 @@ void daemon_recover(void)
         int r = nv_reload_recover(&module, &value);
 
         if (r < 0)
-                log_error("Could not restore the module of an interrupted reload: %s", strerror(-r));
+                log_error_errno(r, "Could not restore the module of an interrupted reload: %m");
         else if (r > 0)
                 log_notice("Restored %s with nested %s after an interrupted reload.", module,
                         nv_nested_to_string(value));
+}
+
+static int on_refresh_event(sd_event_source *s, void *userdata)
+{
+        (void) daemon_refresh(userdata);
+        return 0;
+}
+
+/* What the watchers call: the refresh runs once the loop has nothing more urgent to do, so a burst
+ * of events (a package unpacking files, udev and kernel copies of one uevent) is one refresh. */
+static void daemon_queue_refresh(void *userdata)
+{
+        Daemon *d = userdata;
+        int r;
+
+        assert(d);
+
+        r = sd_event_source_set_enabled(d->refresh_event, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to queue a refresh, the next call sees the change: %m");
+}
+
+/* The watchers start before the first snapshot, so no change falls between the two. */
+static int daemon_watch(Daemon *d)
+{
+        int r;
+
+        assert(d);
+
+        r = sd_event_add_defer(d->event, &d->refresh_event, on_refresh_event, d);
+        if (r >= 0)
+                r = sd_event_source_set_priority(d->refresh_event, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->refresh_event, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the refresh event: %m");
+        (void) sd_event_source_set_description(d->refresh_event, "refresh");
+
+        r = module_watch_new(d->event, daemon_queue_refresh, d, &d->module_watch);
+        if (r < 0)
+                return r;
+
+        /* Out of inotify instances or watches (fs.inotify.max_user_*) is no reason not to serve:
+         * the files are read again at the next call. */
+        r = modprobe_watch_new(d->event, daemon_queue_refresh, d, &d->modprobe_watch);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                log_warning("Not watching modprobe.d; changes there are seen at the next call.");
+        return 0;
 }
 
 int daemon_new(uint64_t idle_usec, Daemon **ret)
 {
         _cleanup_(daemon_freep) Daemon *d = NULL;
         int r;
+
+        assert(ret);
 
         d = calloc(1, sizeof(Daemon));
         if (!d)
@@ -40,26 +93,22 @@ int daemon_new(uint64_t idle_usec, Daemon **ret)
 
         daemon_recover();
 
-        r = nv_host_load(&d->host);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the host's state");
-
         r = sd_event_default(&d->event);
         if (r < 0)
-                return log_error_errno(r, "Failed to allocate the event loop");
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
 
-        /* SIGTERM and SIGINT end the loop cleanly; they must be blocked to reach sd-event. */
-        sigset_t ss;
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
-                return log_error_errno(-errno, "Failed to block signals");
-        r = sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+        /* SIGTERM and SIGINT end the loop cleanly (sd-event blocks them itself). */
+        r = sd_event_set_signal_exit(d->event, true);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch signals");
+                return log_error_errno(r, "Failed to watch SIGTERM and SIGINT: %m");
+
+        r = daemon_watch(d);
+        if (r < 0)
+                return r;
+
+        r = nv_host_load(&d->host);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the host's state: %m");
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -69,7 +118,11 @@ Daemon *daemon_free(Daemon *d)
 {
         if (!d)
                 return NULL;
-        module_watch_stop(d);
+        module_watch_free(d->module_watch);
+        modprobe_watch_free(d->modprobe_watch);
+        sd_event_source_disable_unref(d->refresh_event);
+        sd_bus_track_unref(d->subscribers);
+        bus_polkit_queries_free(&d->polkit);
         sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);
         nv_host_free(d->host);
@@ -77,39 +130,59 @@ Daemon *daemon_free(Daemon *d)
         return NULL;
 }
 
-int daemon_start(Daemon *d)
+/* Exit sources run by priority: this one runs before the one sd_bus_attach_event() adds, which
+ * flushes and closes the connection, so the answers still reach the callers. */
+static int on_exit_answer_pending(sd_event_source *s, void *userdata)
 {
+        assert(userdata);
+        Daemon *d = userdata;
+
+        bus_polkit_queries_free(&d->polkit);
+        return 0;
+}
+
+int daemon_start(Daemon *d, const sd_bus_vtable *vtable)
+{
+        sd_event_source *exit_source = NULL;
         int r;
+
+        assert(d);
+        assert(vtable);
 
         r = sd_bus_open_system(&d->bus);
         if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus");
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
 
-        r = sd_bus_add_object_vtable(
-                d->bus, NULL, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, nv_object_vtable, d);
+        r = sd_bus_add_object_vtable(d->bus, NULL, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, vtable, d);
         if (r < 0)
-                return log_error_errno(r, "Failed to export " NESTVIRT_OBJECT_PATH);
+                return log_error_errno(r, "Failed to export " NESTVIRT_OBJECT_PATH ": %m");
 
         r = sd_bus_error_add_map(nv_bus_errors);
         if (r < 0)
-                return log_error_errno(r, "Failed to register the error map");
+                return log_error_errno(r, "Failed to register the error map: %m");
 
         r = sd_bus_request_name(d->bus, NESTVIRT_BUS_NAME, 0);
         if (r < 0)
-                return log_error_errno(r, "Failed to acquire " NESTVIRT_BUS_NAME);
+                return log_error_errno(r, "Failed to acquire " NESTVIRT_BUS_NAME ": %m");
 
         /* Without the bus there is nothing to serve: end the loop instead of lingering. */
         r = sd_bus_set_exit_on_disconnect(d->bus, true);
         if (r < 0)
-                return log_error_errno(r, "Failed to set exit on disconnect");
+                return log_error_errno(r, "Failed to set exit on disconnect: %m");
 
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop");
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
 
-        r = module_watch_start(d);
+        /* Calls still waiting for polkit when the loop ends get a refusal, not silence. */
+        r = sd_event_add_exit(d->event, &exit_source, on_exit_answer_pending, d);
+        if (r >= 0)
+                r = sd_event_source_set_priority(exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_floating(exit_source, true);
+        sd_event_source_unref(exit_source);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to watch for the end of the event loop: %m");
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s (nested %s).", strempty(d->host->module),
                 nv_nested_to_string(d->host->nested));
@@ -118,6 +191,7 @@ int daemon_start(Daemon *d)
 
 int daemon_refresh(Daemon *d)
 {
+        assert(d);
         return daemon_refresh_with_vms(d, NULL);
 }
 
@@ -127,15 +201,20 @@ int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms)
         NvHost *h;
         int r;
 
+        assert(d);
+
+        /* Whatever a watcher saw until now, this snapshot sees too. */
+        (void) sd_event_source_set_enabled(d->refresh_event, SD_EVENT_OFF);
+
         r = nv_host_load_with_vms(&h, ret_vms);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the host's state");
+                return log_error_errno(r, "Failed to read the host's state: %m");
 
         old = d->host;
         d->host = h;
         r = bus_host_emit_changes(d->bus, old, d->host);
         if (r < 0)
-                log_warning("Failed to announce property changes: %s", strerror(-r));
+                log_warning_errno(r, "Failed to announce property changes: %m");
         return 0;
 }
 
@@ -148,25 +227,35 @@ int daemon_run(Daemon *d)
         bool exiting = false;
         int r;
 
+        assert(d);
+
         for (;;) {
+                uint64_t timeout = d->idle_usec > 0 ? d->idle_usec : UINT64_MAX;
+
                 if (sd_event_get_state(d->event) == SD_EVENT_FINISHED)
                         break;
 
-                r = sd_event_run(d->event, exiting ? 0 : d->idle_usec > 0 ? d->idle_usec : UINT64_MAX);
+                /* While someone authenticates or watches, the daemon cannot be idle, so it sleeps
+                 * until an event comes instead of waking up every idle timeout to check: the
+                 * polkit answer, a subscriber leaving (the bus tells) or a watcher are events. */
+                if (exiting)
+                        timeout = 0;
+                else if (d->polkit.n_pending > 0 || sd_bus_track_count(d->subscribers) > 0)
+                        timeout = UINT64_MAX;
+
+                r = sd_event_run(d->event, timeout);
                 if (r < 0)
-                        return log_error_errno(r, "Event loop failed");
+                        return log_error_errno(r, "Event loop failed: %m");
                 if (r > 0)
                         continue;
                 if (exiting)
                         break;
-                if (d->n_pending > 0)
-                        continue; /* someone is still authenticating */
 
                 log_info("Idle for %" PRIu64 " s, exiting.", d->idle_usec / 1000000);
                 (void) sd_notify(false, "STOPPING=1\nSTATUS=Exiting after idle timeout.");
                 r = sd_bus_release_name(d->bus, NESTVIRT_BUS_NAME);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to release " NESTVIRT_BUS_NAME);
+                        return log_error_errno(r, "Failed to release " NESTVIRT_BUS_NAME ": %m");
                 exiting = true;
         }
 

@@ -5,31 +5,41 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-polkit.h"
 #include "host.h"
 
+typedef struct ModprobeWatch ModprobeWatch;
 typedef struct ModuleWatch ModuleWatch;
 
 typedef struct Daemon {
         sd_event *event;
         sd_bus *bus;
-        NvHost *host; /* the snapshot every property read is served from */
+        NvHost *host; /* the snapshot every property read is served from; only daemon_refresh*() write it */
         uint64_t idle_usec; /* exit after this long without work; 0: never */
-        unsigned n_pending; /* calls waiting for polkit: no idle exit while any is */
-        ModuleWatch *watch;
+        BusPolkit polkit; /* calls waiting for polkit: no idle exit while any is */
+        ModuleWatch *module_watch; /* module loads and unloads */
+        ModprobeWatch *modprobe_watch; /* the modprobe.d directories */
+        sd_event_source *refresh_event; /* the refresh the watchers ask for, once per loop iteration */
+        sd_bus_track *subscribers; /* clients that called Subscribe(): no idle exit while any is */
 } Daemon;
 
 int daemon_new(uint64_t idle_usec, Daemon **ret);
 Daemon *daemon_free(Daemon *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free)
 
-/* Connects to the system bus, exports the object and takes the name. */
-int daemon_start(Daemon *d);
-/* Runs until SIGTERM/SIGINT or until idle for idle_usec. */
+/* Connects to the system bus, exports vtable (with d as userdata) and takes the name. */
+int daemon_start(Daemon *d, const sd_bus_vtable *vtable);
+/* Runs until SIGTERM/SIGINT or until idle for idle_usec with no call waiting for polkit and no
+ * subscriber connected. */
 int daemon_run(Daemon *d);
 /* Finishes a reload that did not complete (the record in /run/nestvirt): at start and before
  * each change, so a failed rollback is retried by the next request. */
 void daemon_recover(void);
-/* Takes a new snapshot and announces what changed. */
+/*
+ * The one writer of the snapshot: takes a new one and emits PropertiesChanged for what differs from
+ * the old one. Methods call it before they reply, so their changes are announced first. It also
+ * settles a refresh the watchers asked for and that has not run yet.
+ */
 int daemon_refresh(Daemon *d);
 /* The same, handing over the VMs the new snapshot counted. */
 int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms);

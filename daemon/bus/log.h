@@ -3,24 +3,34 @@
 
 /* stderr with syslog level prefixes: the journal turns them into priorities. */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
-#define log_full(level, ...)                    \
+/* The prefix is written first; errno is kept for a "%m" in the message. */
+#define log_full(level, ...)                      \
+        ({                                        \
+                int _saved_errno = errno;         \
+                fprintf(stderr, "<%d>", (level)); \
+                errno = _saved_errno;             \
+                fprintf(stderr, __VA_ARGS__);     \
+                fputc('\n', stderr);              \
+        })
+#define log_error(...)   log_full(LOG_ERR, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...)  log_full(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)    log_full(LOG_INFO, __VA_ARGS__)
+
+/* As in systemd: logs with errno set to -r, so that "%m" in the format names the error, and
+ * returns r (a negative errno), for "return log_error_errno(r, "Failed to ...: %m")". */
+#define log_full_errno(level, r, ...)           \
         ({                                      \
-                fprintf(stderr, "<%d>", level); \
-                fprintf(stderr, __VA_ARGS__);   \
-                fputc('\n', stderr);            \
+                int _r = (r);                   \
+                errno = _r < 0 ? -_r : _r;      \
+                log_full((level), __VA_ARGS__); \
+                _r < 0 ? _r : -_r;              \
         })
-#define log_error(...)   log_full(3, __VA_ARGS__)
-#define log_warning(...) log_full(4, __VA_ARGS__)
-#define log_notice(...)  log_full(5, __VA_ARGS__)
-#define log_info(...)    log_full(6, __VA_ARGS__)
-
-/* Logs and returns r (a negative errno), for "return log_error_errno(r, ...)". */
-#define log_error_errno(r, fmt, ...)                                 \
-        ({                                                           \
-                int _r = (r);                                        \
-                log_error(fmt ": %s", ##__VA_ARGS__, strerror(-_r)); \
-                _r;                                                  \
-        })
+#define log_error_errno(r, ...)   log_full_errno(LOG_ERR, r, __VA_ARGS__)
+#define log_warning_errno(r, ...) log_full_errno(LOG_WARNING, r, __VA_ARGS__)
+#define log_notice_errno(r, ...)  log_full_errno(LOG_NOTICE, r, __VA_ARGS__)

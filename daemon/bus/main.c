@@ -5,8 +5,10 @@
 
 #include "config.h"
 
+#include "bus-object.h"
 #include "daemon.h"
 #include "log.h"
+#include "nestvirt-bus.h"
 
 #define DEFAULT_IDLE_SEC 30
 
@@ -77,7 +79,7 @@ int main(int argc, char *argv[])
         if (r < 0)
                 return EXIT_FAILURE;
 
-        r = daemon_start(d);
+        r = daemon_start(d, nv_object_vtable);
         if (r < 0)
                 return EXIT_FAILURE;
 

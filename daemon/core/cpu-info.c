@@ -17,18 +17,13 @@ static const struct {
         { "HygonGenuine", NV_VENDOR_AMD },
 };
 
-const char *nv_vendor_to_string(NvVendor v)
-{
-        switch (v) {
-        case NV_VENDOR_INTEL:
-                return "intel";
-        case NV_VENDOR_AMD:
-                return "amd";
-        case NV_VENDOR_UNKNOWN:
-        default:
-                return "unknown";
-        }
-}
+static const char *const nv_vendor_table[] = {
+        [NV_VENDOR_UNKNOWN] = "unknown",
+        [NV_VENDOR_INTEL] = "intel",
+        [NV_VENDOR_AMD] = "amd",
+};
+
+NV_DEFINE_STRING_TABLE_FALLBACK(nv_vendor, NvVendor, NV_VENDOR_UNKNOWN)
 
 static bool is_blank(char c)
 {

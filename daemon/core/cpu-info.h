@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include "nestvirt-string-table.h"
+
 typedef enum NvVendor {
         NV_VENDOR_UNKNOWN,
         NV_VENDOR_INTEL,
@@ -17,8 +19,8 @@ typedef struct NvCpuInfo {
         bool hypervisor; /* the CPU says it runs under a hypervisor */
 } NvCpuInfo;
 
-/* "intel", "amd" or "unknown". */
-const char *nv_vendor_to_string(NvVendor v);
+/* "intel", "amd" or "unknown" (also for a value out of range). */
+NV_DECLARE_STRING_TABLE(nv_vendor, NvVendor)
 NvVendor nv_vendor_from_id(const char *vendor_id);
 
 /* Parses the text of /proc/cpuinfo (first processor block). Missing fields leave defaults. */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+
 #include "dropin.h"
 #include "fileio.h"
 #include "host-path.h"
@@ -50,7 +52,11 @@ bool nv_dropin_matches(NvNested value)
 
 int nv_dropin_save(char **ret)
 {
-        int r = nv_host_read_file(NV_DROPIN_PATH, ret, NULL);
+        int r;
+
+        assert(ret);
+
+        r = nv_host_read_file(NV_DROPIN_PATH, ret, NULL);
 
         if (r == -ENOENT) {
                 *ret = NULL;

@@ -1,17 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/*
- * The one modprobe.d file nestvirt owns. Its name starts with "zz-" so that it sorts after the
- * files distributions and other tools install (libkmod sorts all directories by file name, and
- * "kvm.conf" or "qemu-system-x86.conf" would beat a "99-" name).
- */
+/* The one modprobe.d file nestvirt owns, NV_DROPIN_PATH (see nestvirt-names.h for its name). */
 
 #include <stdbool.h>
 
 #include "nested-value.h"
-
-#define NV_DROPIN_PATH "/etc/modprobe.d/zz-nestvirt.conf"
+#include "nestvirt-names.h"
 
 /* Writes the drop-in for both vendor modules with numeric values, which both accept. */
 int nv_dropin_write(NvNested value);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/stat.h>
@@ -45,6 +46,9 @@ int nv_write_file_atomic(const char *host_path, const char *content, mode_t mode
         _cleanup_free_ char *real = nv_host_path(host_path), *base = NULL, *tmp = NULL;
         _cleanup_close_ int dfd = -1, fd = -1;
         int r;
+
+        assert(host_path);
+        assert(content);
 
         if (!real)
                 return -ENOMEM;

@@ -47,7 +47,7 @@ static const NvNestedSetting *last_setting_from(const NvNestedConfig *c, const c
 int check_hardware(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
-        const char *flag = vendor_flag(h->cpu.vendor);
+        const char *flag = nv_vendor_flag_to_string(h->cpu.vendor);
 
         if (!h->module) {
                 if (h->cpu.vendor_id)

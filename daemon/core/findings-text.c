@@ -62,18 +62,13 @@ int push(NvFindings *f, const char *id, NvLevel level, char **summary, char **hi
         return 0;
 }
 
-const char *vendor_flag(NvVendor v)
-{
-        switch (v) {
-        case NV_VENDOR_INTEL:
-                return "vmx";
-        case NV_VENDOR_AMD:
-                return "svm";
-        case NV_VENDOR_UNKNOWN:
-        default:
-                return "vmx/svm";
-        }
-}
+static const char *const nv_vendor_flag_table[] = {
+        [NV_VENDOR_UNKNOWN] = "vmx/svm",
+        [NV_VENDOR_INTEL] = "vmx",
+        [NV_VENDOR_AMD] = "svm",
+};
+
+NV_DEFINE_STRING_TABLE_FALLBACK(nv_vendor_flag, NvVendor, NV_VENDOR_UNKNOWN)
 
 const char *list_sep(size_t i, size_t n)
 {

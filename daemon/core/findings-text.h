@@ -7,6 +7,7 @@
 
 #include "cpu-info.h"
 #include "findings.h"
+#include "nestvirt-string-table.h"
 
 /* asprintf() that returns NULL on failure (asprintf leaves its pointer undefined then). */
 __attribute__((format(printf, 1, 2))) char *text_new(const char *fmt, ...);
@@ -20,8 +21,8 @@ const char *list_sep(size_t i, size_t n);
 /* Joins l in prose ("a", "a and b", "a, b and c"). */
 int text_append_list(char **s, char *const *l);
 
-/* "vmx", "svm" or "vmx/svm" when the vendor is unknown. */
-const char *vendor_flag(NvVendor v);
+/* The vendor's CPU flag: "vmx", "svm", or "vmx/svm" when the vendor is unknown. */
+NV_DECLARE_STRING_TABLE(nv_vendor_flag, NvVendor)
 
 /* Moves summary and hint (NULL: an allocation failed) into a new finding; on failure the caller
  * still owns them. */

@@ -59,8 +59,8 @@ int check_nested_disabled_vms(const NvHost *h, const NvVmList *vms, NvFindings *
         r = text_append(&summary,
                 "Nested is disabled in %s, but %zu running VM%s configured to expose %s to %s "
                 "guest%s, which will not see it: ",
-                h->module, n, n == 1 ? " is" : "s are", vendor_flag(h->cpu.vendor), n == 1 ? "its" : "their",
-                n == 1 ? "" : "s");
+                h->module, n, n == 1 ? " is" : "s are", nv_vendor_flag_to_string(h->cpu.vendor),
+                n == 1 ? "its" : "their", n == 1 ? "" : "s");
         if (r >= 0)
                 r = append_exposed_vms(&summary, vms, n);
         if (r >= 0)
@@ -72,19 +72,19 @@ int check_nested_disabled_vms(const NvHost *h, const NvVmList *vms, NvFindings *
                 hint = text_new(
                         "If they should run VMs of their own, add `%s.nested=1` to the kernel command "
                         "line and reboot; otherwise remove %s from their CPU configuration.",
-                        h->module, vendor_flag(h->cpu.vendor));
+                        h->module, nv_vendor_flag_to_string(h->cpu.vendor));
         else if (h->modules_disabled)
                 hint = text_new("If they should run VMs of their own, enable nested for the next boot "
                                 "(`nestvirtctl enable --persistent`) and reboot: kernel.modules_disabled=1 "
                                 "blocks a reload; otherwise remove %s from their CPU configuration.",
-                        vendor_flag(h->cpu.vendor));
+                        nv_vendor_flag_to_string(h->cpu.vendor));
         else
                 hint = text_new(
                         "If they should run VMs of their own, enable nested (`nestvirtctl enable`; the "
                         "module reloads only while no VM runs, so stop the VMs first or use "
                         "`nestvirtctl enable --persistent` and reboot) and start them again; "
                         "otherwise remove %s from their CPU configuration.",
-                        vendor_flag(h->cpu.vendor));
+                        nv_vendor_flag_to_string(h->cpu.vendor));
         return push(f, "nested-disabled-vms-want-it", NV_LEVEL_WARNING, &summary, &hint);
 }
 
@@ -100,7 +100,7 @@ int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f
                 return 0;
 
         r = text_append(&summary, "%zu running VM%s %s %s to %s guest%s and can run VMs of %s own: ", n,
-                n == 1 ? "" : "s", n == 1 ? "exposes" : "expose", vendor_flag(h->cpu.vendor),
+                n == 1 ? "" : "s", n == 1 ? "exposes" : "expose", nv_vendor_flag_to_string(h->cpu.vendor),
                 n == 1 ? "its" : "their", n == 1 ? "" : "s", n == 1 ? "its" : "their");
         if (r >= 0)
                 r = append_exposed_vms(&summary, vms, n);

@@ -9,18 +9,13 @@
  * are involved, one finding names them all.
  */
 
-const char *nv_level_to_string(NvLevel l)
-{
-        switch (l) {
-        case NV_LEVEL_ERROR:
-                return "error";
-        case NV_LEVEL_WARNING:
-                return "warning";
-        case NV_LEVEL_INFO:
-        default:
-                return "info";
-        }
-}
+static const char *const nv_level_table[] = {
+        [NV_LEVEL_INFO] = "info",
+        [NV_LEVEL_WARNING] = "warning",
+        [NV_LEVEL_ERROR] = "error",
+};
+
+NV_DEFINE_STRING_TABLE_FALLBACK(nv_level, NvLevel, NV_LEVEL_INFO)
 
 void nv_findings_done(NvFindings *f)
 {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "host.h"
+#include "nestvirt-string-table.h"
 #include "vm-discovery.h"
 
 typedef enum NvLevel {
@@ -29,8 +30,8 @@ typedef struct NvFindings {
         size_t n;
 } NvFindings;
 
-/* "info", "warning" or "error". */
-const char *nv_level_to_string(NvLevel l);
+/* "info", "warning" or "error"; "info" for a value out of range. */
+NV_DECLARE_STRING_TABLE(nv_level, NvLevel)
 
 /* Computes the findings for host h and the VMs vms (may be NULL); reads the few extra host
  * files it needs (initramfs configuration, module parameters) through the host root. */

@@ -157,3 +157,12 @@ int nv_host_mkdir(const char *host_path, mode_t mode)
                         return 0;
         }
 }
+
+const char *const nv_modprobe_dirs[] = {
+        "/etc/modprobe.d",
+        "/run/modprobe.d",
+        "/usr/local/lib/modprobe.d",
+        "/usr/lib/modprobe.d",
+        "/lib/modprobe.d",
+        NULL,
+};

@@ -27,3 +27,6 @@ int nv_host_read_line(const char *host_path, char **ret);
 
 /* Creates a host directory and any missing parents; 0 when it exists afterwards. */
 int nv_host_mkdir(const char *host_path, mode_t mode);
+
+/* The modprobe.d directories in libkmod's order of precedence. */
+extern const char *const nv_modprobe_dirs[];

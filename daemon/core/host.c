@@ -65,7 +65,7 @@ int nv_host_load_with_vms(NvHost **ret, NvVmList *ret_vms)
         if (r == -ENOMEM)
                 return r;
 
-        h->module = nv_vendor_module(h->cpu.vendor);
+        h->module = nv_vendor_module_to_string(h->cpu.vendor);
         if (h->module) {
                 r = load_module_facts(h);
                 if (r == -ENOMEM)

@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+
 #include "kvm-holders.h"
 #include "util.h"
 #include "vm-discovery.h"
-
-const char *nv_kvm_device(void)
-{
-        const char *e = secure_getenv("NESTVIRT_KVM_DEVICE");
-        return isempty(e) ? "/dev/kvm" : e;
-}
 
 /* One walk of /proc/PID/fd for the whole daemon: the VM scan's. */
 int nv_kvm_holders(char ***ret)
@@ -15,6 +11,8 @@ int nv_kvm_holders(char ***ret)
         _cleanup_(nv_vm_list_done) NvVmList vms = {};
         _cleanup_strv_free_ char **l = NULL;
         int r;
+
+        assert(ret);
 
         r = nv_vm_list_scan(&vms);
         if (r < 0)

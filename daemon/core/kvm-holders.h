@@ -6,8 +6,5 @@
  * open /dev/kvm and each VM fd pins the vendor module.
  */
 
-/* The device path, "/dev/kvm" unless NESTVIRT_KVM_DEVICE names another (tests). */
-const char *nv_kvm_device(void);
-
 /* Returns "PID (COMM)" strings, sorted by pid; an empty list when none. */
 int nv_kvm_holders(char ***ret);

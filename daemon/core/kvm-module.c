@@ -3,35 +3,23 @@
 
 #include "host-path.h"
 #include "kvm-module.h"
-#include "nested-config.h"
 
-const char *nv_module_state_to_string(NvModuleState s)
-{
-        switch (s) {
-        case NV_MODULE_LOADED:
-                return "loaded";
-        case NV_MODULE_BUILTIN:
-                return "builtin";
-        case NV_MODULE_NOT_LOADED:
-                return "not-loaded";
-        case NV_MODULE_UNAVAILABLE:
-        default:
-                return "unavailable";
-        }
-}
+static const char *const nv_module_state_table[] = {
+        [NV_MODULE_LOADED] = "loaded",
+        [NV_MODULE_BUILTIN] = "builtin",
+        [NV_MODULE_NOT_LOADED] = "not-loaded",
+        [NV_MODULE_UNAVAILABLE] = "unavailable",
+};
 
-const char *nv_vendor_module(NvVendor v)
-{
-        switch (v) {
-        case NV_VENDOR_INTEL:
-                return "kvm_intel";
-        case NV_VENDOR_AMD:
-                return "kvm_amd";
-        case NV_VENDOR_UNKNOWN:
-        default:
-                return NULL;
-        }
-}
+NV_DEFINE_STRING_TABLE_FALLBACK(nv_module_state, NvModuleState, NV_MODULE_UNAVAILABLE)
+
+/* NV_VENDOR_UNKNOWN has no module: its entry stays NULL. */
+static const char *const nv_vendor_module_table[] = {
+        [NV_VENDOR_INTEL] = "kvm_intel",
+        [NV_VENDOR_AMD] = "kvm_amd",
+};
+
+NV_DEFINE_STRING_TABLE(nv_vendor_module, NvVendor)
 
 NvParamType nv_module_param_type(const char *module)
 {

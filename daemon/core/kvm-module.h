@@ -7,6 +7,7 @@
 
 #include "cpu-info.h"
 #include "nested-value.h"
+#include "nestvirt-string-table.h"
 #include "util.h"
 
 typedef enum NvModuleState {
@@ -20,11 +21,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_ctx *, kmod_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_module *, kmod_module_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_list *, kmod_module_unref_list)
 
-/* "loaded", "builtin", "not-loaded" or "unavailable". */
-const char *nv_module_state_to_string(NvModuleState s);
+/* "loaded", "builtin", "not-loaded" or "unavailable" (also for a value out of range). */
+NV_DECLARE_STRING_TABLE(nv_module_state, NvModuleState)
 
-/* "kvm_intel", "kvm_amd" or NULL. */
-const char *nv_vendor_module(NvVendor v);
+/* The vendor's KVM module: "kvm_intel", "kvm_amd" or NULL. */
+NV_DECLARE_STRING_TABLE(nv_vendor_module, NvVendor)
 /* The type of the module's "nested" parameter. */
 NvParamType nv_module_param_type(const char *module);
 

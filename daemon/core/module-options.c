@@ -112,6 +112,9 @@ int nv_options_find_nested(const char *options, char **ret_value)
         bool have = false;
         Param par;
 
+        assert(options);
+        assert(ret_value);
+
         while (next_param(&p, &par) && !param_is_end(&par))
                 if (param_is_nested(&par)) {
                         have = true;
@@ -134,6 +137,9 @@ int nv_options_strip_nested(const char *options, char **ret)
         const char *p = options;
         char *out, *o;
         Param par;
+
+        assert(options);
+        assert(ret);
 
         /* One more byte for a closing quote. */
         out = o = malloc(strlen(options) + 2);

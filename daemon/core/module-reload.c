@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 
 #include "module-reload.h"
+
 #include "fileio.h"
 #include "host-path.h"
 #include "kvm-module.h"
@@ -136,6 +138,9 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
         NvReloadResult res = { .status = NV_RELOAD_DONE };
         int r, state;
 
+        assert(module);
+        assert(ret);
+
         if (want != NV_NESTED_ENABLED && want != NV_NESTED_DISABLED)
                 return -EINVAL;
 
@@ -238,6 +243,10 @@ int nv_reload_intent_parse(const char *text, char **ret_module, NvNested *ret_pr
         _cleanup_free_ char *module = NULL, *previous = NULL;
         int r;
 
+        assert(text);
+        assert(ret_module);
+        assert(ret_previous);
+
         r = intent_field(text, "module", &module);
         if (r < 0)
                 return r;
@@ -308,6 +317,9 @@ char *nv_reload_result_describe(const char *module, NvNested want, const NvReloa
 {
         char *s = NULL;
         int k = -1;
+
+        assert(module);
+        assert(r);
 
         switch (r->status) {
         case NV_RELOAD_DONE:

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,15 +14,6 @@
  * came from. So every file is parsed by libkmod on its own, in the order libkmod itself reads
  * them, and the kernel command line by a context without files.
  */
-
-const char *const nv_modprobe_dirs[] = {
-        "/etc/modprobe.d",
-        "/run/modprobe.d",
-        "/usr/local/lib/modprobe.d",
-        "/usr/lib/modprobe.d",
-        "/lib/modprobe.d",
-        NULL,
-};
 
 typedef struct ConfFile {
         char *name;
@@ -301,6 +293,7 @@ static void settings_free(NvNestedSetting *l, size_t n)
 
 void nv_nested_config_done(NvNestedConfig *c)
 {
+        assert(c);
         settings_free(c->settings, c->n_settings);
         settings_free(c->ignored, c->n_ignored);
         free(c->source);

@@ -10,12 +10,7 @@
 #include <stddef.h>
 
 #include "nested-value.h"
-
-#define NV_SOURCE_KERNEL_CMDLINE "kernel-command-line"
-#define NV_SOURCE_KERNEL_DEFAULT "kernel-default"
-
-/* The modprobe.d directories in libkmod's order of precedence. */
-extern const char *const nv_modprobe_dirs[];
+#include "nestvirt-names.h" /* NV_SOURCE_KERNEL_CMDLINE, NV_SOURCE_KERNEL_DEFAULT */
 
 typedef struct NvNestedSetting {
         char *source; /* modprobe.d file path (host path) or NV_SOURCE_KERNEL_CMDLINE */

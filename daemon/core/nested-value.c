@@ -6,20 +6,14 @@
 #include "nested-value.h"
 #include "util.h"
 
-const char *nv_nested_to_string(NvNested v)
-{
-        switch (v) {
-        case NV_NESTED_ENABLED:
-                return "enabled";
-        case NV_NESTED_DISABLED:
-                return "disabled";
-        case NV_NESTED_INVALID:
-                return "invalid";
-        case NV_NESTED_UNKNOWN:
-        default:
-                return "unknown";
-        }
-}
+static const char *const nv_nested_table[] = {
+        [NV_NESTED_UNKNOWN] = "unknown",
+        [NV_NESTED_DISABLED] = "disabled",
+        [NV_NESTED_ENABLED] = "enabled",
+        [NV_NESTED_INVALID] = "invalid",
+};
+
+NV_DEFINE_STRING_TABLE_FALLBACK(nv_nested, NvNested, NV_NESTED_UNKNOWN)
 
 NvNested nv_nested_parse_live(const char *s)
 {

@@ -3,6 +3,8 @@
 
 /* The values of the "nested" parameter and how the kernel parses them. */
 
+#include "nestvirt-string-table.h"
+
 typedef enum NvNested {
         NV_NESTED_UNKNOWN,
         NV_NESTED_DISABLED,
@@ -15,8 +17,8 @@ typedef enum NvParamType {
         NV_PARAM_INT, /* kvm_amd: kstrtoint, base 0 */
 } NvParamType;
 
-/* "enabled", "disabled", "invalid" or "unknown". */
-const char *nv_nested_to_string(NvNested v);
+/* "enabled", "disabled", "invalid" or "unknown" (also for a value out of range). */
+NV_DECLARE_STRING_TABLE(nv_nested, NvNested)
 
 /* Parses the live sysfs value: Y/y/1 enabled, N/n/0 disabled (trailing newline allowed),
  * anything else (or NULL) unknown. */

@@ -4,13 +4,12 @@
 #include <limits.h>
 
 #include "host-path.h"
-#include "kvm-holders.h"
 #include "util.h"
 #include "vm-discovery.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
-static const char *const manager_names[] = {
+static const char *const nv_vm_manager_table[] = {
         [NV_VM_MANAGER_OTHER] = "other",
         [NV_VM_MANAGER_QEMU] = "qemu",
         [NV_VM_MANAGER_PROXMOX] = "proxmox",
@@ -20,25 +19,15 @@ static const char *const manager_names[] = {
         [NV_VM_MANAGER_CLOUD_HYPERVISOR] = "cloud-hypervisor",
 };
 
-const char *nv_vm_manager_to_string(NvVmManager m)
-{
-        if ((size_t) m >= ELEMENTSOF(manager_names))
-                return "other";
-        return manager_names[m];
-}
+NV_DEFINE_STRING_TABLE_FALLBACK(nv_vm_manager, NvVmManager, NV_VM_MANAGER_OTHER)
 
-const char *nv_vm_nesting_to_string(NvVmNesting n)
-{
-        switch (n) {
-        case NV_VM_NESTING_EXPOSED:
-                return "exposed";
-        case NV_VM_NESTING_HIDDEN:
-                return "hidden";
-        case NV_VM_NESTING_UNKNOWN:
-        default:
-                return "unknown";
-        }
-}
+static const char *const nv_vm_nesting_table[] = {
+        [NV_VM_NESTING_UNKNOWN] = "unknown",
+        [NV_VM_NESTING_EXPOSED] = "exposed",
+        [NV_VM_NESTING_HIDDEN] = "hidden",
+};
+
+NV_DEFINE_STRING_TABLE_FALLBACK(nv_vm_nesting, NvVmNesting, NV_VM_NESTING_UNKNOWN)
 
 static bool endswith(const char *s, const char *suffix)
 {
@@ -674,6 +663,12 @@ static int vm_cmp(const void *a, const void *b)
 {
         pid_t x = ((const NvVm *) a)->pid, y = ((const NvVm *) b)->pid;
         return (x > y) - (x < y);
+}
+
+const char *nv_kvm_device(void)
+{
+        const char *e = secure_getenv("NESTVIRT_KVM_DEVICE");
+        return isempty(e) ? "/dev/kvm" : e;
 }
 
 int nv_vm_list_scan(NvVmList *ret)

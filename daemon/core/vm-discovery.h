@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "nestvirt-string-table.h"
+
 typedef enum NvVmManager {
         NV_VM_MANAGER_OTHER, /* a KVM user we do not recognise */
         NV_VM_MANAGER_QEMU, /* plain QEMU */
@@ -46,11 +48,14 @@ typedef struct NvVmList {
 } NvVmList;
 
 /* "proxmox", "libvirt", "qemu", "firecracker", "crosvm", "cloud-hypervisor" or "other". */
-const char *nv_vm_manager_to_string(NvVmManager m);
-/* "exposed", "hidden" or "unknown". */
-const char *nv_vm_nesting_to_string(NvVmNesting n);
+NV_DECLARE_STRING_TABLE(nv_vm_manager, NvVmManager)
+/* "exposed", "hidden" or "unknown". Both fall back to the last word for a value out of range. */
+NV_DECLARE_STRING_TABLE(nv_vm_nesting, NvVmNesting)
 
 int nv_vm_list_scan(NvVmList *ret);
+
+/* The device path, "/dev/kvm" unless NESTVIRT_KVM_DEVICE names another (tests). */
+const char *nv_kvm_device(void);
 void nv_vm_list_done(NvVmList *l);
 
 /* Fills name, vm_id, cpu, nesting and a first guess of manager from a NUL-separated command line

@@ -134,7 +134,9 @@ def error_json(e):
     name = Gio.DBusError.get_remote_error(e)
     message = e.message
     if name is None:
-        name = 'local:%s:%d' % (GLib.quark_to_string(e.domain), e.code)
+        # PyGObject gives the domain as its name (a str); older versions gave the quark.
+        domain = e.domain if isinstance(e.domain, str) else GLib.quark_to_string(e.domain)
+        name = 'local:%s:%d' % (domain, e.code)
     else:
         # strip_remote_error() would edit a copy: PyGObject hands out GErrors by value.
         prefix = 'GDBus.Error:%s: ' % name

@@ -16,13 +16,23 @@ One Harness is one temporary directory:
     TMP/polkit/                   with polkit='polkitd': the actions/ and rules.d/ folders that a
                                   private mount namespace shows the real polkitd (start_polkitd)
     TMP/polkitd.log               the output of polkitd or of python3-dbusmock's polkitd mock
+    TMP/valgrind.PID.log          with valgrind=True: memcheck's report on instance PID
 
 In the fixture root the LD_PRELOAD library (tests/preload/nv-preload.c) keeps
 root/.nv-trap.log (every trapped module syscall: trap_log()) and reads root/.nv-faults
 (fault injection: set_faults()).
 
+The fixture host is built by tests/fixtures/make-host.sh (build_fixture()), the builder the C
+tests and tools/try.sh use too.
+
 The environment comes from tests/meson.build (test_env): NESTVIRT_SOURCE_ROOT,
 NESTVIRT_BUILD_ROOT, NESTVIRTD, NESTVIRTCTL, NESTVIRT_PRELOAD. NESTVIRT_TEST_KEEP=1 keeps TMP.
+
+"nvtest.py serve" runs one Harness for people and scripts (tools/try.sh): see SERVE_USAGE.
+
+Harness(valgrind=True) runs every instance under valgrind's memcheck (VALGRIND_ARGS): an error or a
+definite or indirect leak at exit makes the instance exit with VALGRIND_ERROR_STATUS, which stop()
+reports like any other failed exit. Activation and SIGTERM are then given generous bounds.
 """
 
 import fcntl
@@ -182,93 +192,27 @@ def interface_lines(iface):
 # ---------------------------------------------------------------------------------------------
 # Fixture hosts
 
-# Used only when tests/fixtures/hosts/NAME does not exist: the smallest hosts these tests need.
-_AMD_CPUINFO = ('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 23\n'
-                'model name\t: AMD EPYC 7302P 16-Core Processor\n'
-                'flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic lm svm npt nrip_save\n\n')
-_AMD_BASE = {
-    'proc/cpuinfo': _AMD_CPUINFO,
-    'proc/sys/kernel/osrelease': '6.1.0-27-amd64\n',
-    'proc/sys/kernel/modules_disabled': '0\n',
-    'proc/cmdline': 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-27-amd64 root=/dev/sda1 ro quiet\n',
-    'sys/module/kvm/initstate': 'live\n',
-    'sys/module/kvm/refcnt': '1\n',
-    'sys/module/kvm_amd/initstate': 'live\n',
-    'sys/module/kvm_amd/refcnt': '0\n',
-    'sys/module/kvm_amd/parameters/nested': '1\n',
-    'FIXTURE': 'loadable: kvm kvm_amd\nholder: kvm kvm_amd\n',
-}
-BUILTIN_FIXTURES = {
-    'amd-host': _AMD_BASE,
-    'amd-cmdline-override': dict(_AMD_BASE, **{
-        'proc/cmdline': 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-27-amd64 root=/dev/sda1 ro quiet '
-                        'kvm_amd.nested=1\n',
-        'etc/modprobe.d/kvm-amd.conf': 'options kvm_amd nested=0\n',
-    }),
-}
+# How long tests/fixtures/make-host.sh may take (a C compiler and depmod per module tree, on a
+# loaded machine).
+MAKE_HOST_TIMEOUT = 120
 
 
 def build_fixture(name, root):
-    """Builds host NAME at root, as tests/unit/fixture.c does (see tests/unit/fixture.h for the
-    FIXTURE format): copies tests/fixtures/hosts/NAME, then adds what git cannot store."""
-    src = source_path('tests', 'fixtures', 'hosts', name)
-    os.makedirs(root, exist_ok=True)
-    if os.path.isdir(src):
-        shutil.copytree(src, root, symlinks=True, dirs_exist_ok=True,
-                        ignore=lambda d, names: ['FIXTURE'] if d == src else [])
-        desc_path = os.path.join(src, 'FIXTURE')
-        desc = open(desc_path).read() if os.path.exists(desc_path) else ''
-    elif name in BUILTIN_FIXTURES:
-        files = dict(BUILTIN_FIXTURES[name])
-        desc = files.pop('FIXTURE')
-        for rel, content in files.items():
-            write_file(os.path.join(root, rel), content)
-    else:
-        raise HarnessError('no fixture host %s in %s' % (name, os.path.dirname(src)))
-
-    osrelease = read_file(os.path.join(root, 'proc/sys/kernel/osrelease'), '').strip()
-    trees = []  # [release, loadable words, builtin words]
-    for line in desc.splitlines():
-        line = line.strip()
-        if not line or line.startswith('#'):
-            continue
-        key, sep, value = line.partition(':')
-        key, value = key.strip(), value.strip()
-        if not sep:
-            raise HarnessError('%s/FIXTURE: bad line %r' % (name, line))
-        if key in ('release', 'loadable', 'builtin'):
-            if key == 'release' or not trees:
-                release = value if key == 'release' else osrelease
-                if not release:
-                    raise HarnessError('%s/FIXTURE: no kernel release' % name)
-                trees.append([release, [], []])
-            if key == 'loadable':
-                trees[-1][1] += value.split()
-            elif key == 'builtin':
-                trees[-1][2] += value.split()
-        elif key == 'holder':
-            module, holder = value.split(None, 1)
-            holders = os.path.join(root, 'sys/module', module, 'holders')
-            os.makedirs(holders, exist_ok=True)
-            os.symlink(os.path.join('../..', holder.strip()), os.path.join(holders, holder.strip()))
-        elif key == 'dir':
-            os.makedirs(os.path.join(root, value), exist_ok=True)
-        else:
-            raise HarnessError('%s/FIXTURE: unknown key %r' % (name, key))
-
-    # Every loaded module has a holders/ directory in sysfs.
-    modules = os.path.join(root, 'sys/module')
-    if os.path.isdir(modules):
-        for m in os.listdir(modules):
-            if os.path.exists(os.path.join(modules, m, 'initstate')):
-                os.makedirs(os.path.join(modules, m, 'holders'), exist_ok=True)
-
-    script = source_path('tests', 'fixtures', 'make-module-tree.sh')
-    for release, loadable, builtin in trees:
-        r = subprocess.run(['/bin/sh', script, root, release, ' '.join(loadable), ' '.join(builtin)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if r.returncode != 0:
-            raise HarnessError('make-module-tree.sh %s %s failed:\n%s' % (root, release, r.stdout))
+    """Builds host NAME (tests/fixtures/hosts/NAME) at root with tests/fixtures/make-host.sh, the
+    builder the C tests and tools/try.sh use too: it copies the tree and adds what git cannot
+    store, as the host's FIXTURE says (the format is described in the script)."""
+    script = source_path('tests', 'fixtures', 'make-host.sh')
+    env = {k: v for k, v in os.environ.items() if k not in ('LD_PRELOAD', 'NESTVIRT_ROOT')}
+    try:
+        r = subprocess.run(['/bin/sh', script, name, root], env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=MAKE_HOST_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise HarnessError('make-host.sh %s %s did not finish within %d s'
+                           % (name, root, MAKE_HOST_TIMEOUT))
+    if r.returncode != 0:
+        raise HarnessError('make-host.sh %s %s failed (%d):\n%s' % (name, root, r.returncode,
+                                                                   r.stdout))
 
 
 def read_file(path, default=None):
@@ -615,6 +559,20 @@ _live = set()
 # calls, short enough that a daemon orphaned by a killed test goes away by itself.
 DEFAULT_IDLE_TIMEOUT = 60
 
+# How long an instance may take to exit after SIGTERM; under valgrind the leak check at exit
+# takes a while, more so on a loaded machine.
+STOP_TIMEOUT = 15
+VALGRIND_STOP_TIMEOUT = 180
+
+# Harness(valgrind=True): memcheck with the leak kinds that count as errors. The report goes to
+# TMP/valgrind.PID.log (dump_logs() prints it).
+VALGRIND_ERROR_STATUS = 99
+VALGRIND_ARGS = ['--quiet', '--error-exitcode=%d' % VALGRIND_ERROR_STATUS, '--leak-check=full',
+                 '--show-leak-kinds=definite,indirect', '--errors-for-leak-kinds=definite,indirect',
+                 '--num-callers=30']
+# dbus-daemon gives an activated service this long to take its name (its default is 25 s).
+VALGRIND_START_TIMEOUT_MS = 180000
+
 
 POLKIT_NAME = 'org.freedesktop.PolicyKit1'
 POLKIT_PATH = '/org/freedesktop/PolicyKit1/Authority'
@@ -629,13 +587,18 @@ RELOAD_INTENT = 'run/nestvirt/reload-intent'
 
 
 class Harness:
-    """polkit: None (nothing owns org.freedesktop.PolicyKit1: every check fails, so only root
+    """fixture: the host in tests/fixtures/hosts, built with build_fixture(); None reads the real
+    host (no NESTVIRT_ROOT, no preload library: only for nvtest.py serve --host).
+
+    polkit: None (nothing owns org.freedesktop.PolicyKit1: every check fails, so only root
     and no-op requests succeed), 'polkitd' (the bus lets the real polkitd own the name: call
     start_polkitd()) or 'mock' (python3-dbusmock's polkitd template: start_polkit_mock())."""
 
     def __init__(self, fixture='amd-host', idle_timeout=DEFAULT_IDLE_TIMEOUT, extra_files=None,
-                 polkit=None):
+                 polkit=None, valgrind=False):
         self.fixture = fixture
+        self.valgrind = need_program('valgrind') if valgrind else None
+        self.stop_timeout = VALGRIND_STOP_TIMEOUT if valgrind else STOP_TIMEOUT
         self.idle_timeout = idle_timeout
         self.extra_files = extra_files or {}
         if polkit not in (None, 'polkitd', 'mock'):
@@ -670,8 +633,14 @@ class Harness:
         _live.add(self)
         # The unprivileged user reaches the socket, nvcall.py and maybe nestvirtctl in here.
         os.chmod(self.tmp, 0o755)
-        self.root = os.path.join(self.tmp, 'root')
-        build_fixture(self.fixture, self.root)
+        if self.fixture is None:
+            # The real host (nvtest.py serve --host): no root, no preload library.
+            if self.extra_files:
+                raise HarnessError('extra_files need a fixture host')
+            self.root = None
+        else:
+            self.root = os.path.join(self.tmp, 'root')
+            build_fixture(self.fixture, self.root)
         for rel, content in self.extra_files.items():
             write_file(os.path.join(self.root, rel.lstrip('/')), content)
         self.socket = os.path.join(self.tmp, 'system_bus_socket')
@@ -706,8 +675,11 @@ class Harness:
                   '  <servicedir>%s</servicedir>\n'
                   '  <!-- the policies of %s -->\n%s\n'
                   '  <includedir>%s</includedir>\n'
+                  '%s'
                   '</busconfig>\n') % (self.socket, os.path.join(self.tmp, 'services'), origin,
-                                       policies, os.path.join(self.tmp, 'system.d'))
+                                       policies, os.path.join(self.tmp, 'system.d'),
+                                       '  <limit name="service_start_timeout">%d</limit>\n'
+                                       % VALGRIND_START_TIMEOUT_MS if self.valgrind else '')
         write_file(os.path.join(self.tmp, 'bus.conf'), config)
 
     def _write_standin_policy(self):
@@ -763,13 +735,26 @@ class Harness:
         sanitizer_env = ''.join('export %s=%s\n' % (k, q(os.environ[k]))
                                 for k in ('UBSAN_OPTIONS', 'LSAN_OPTIONS', 'MSAN_OPTIONS')
                                 if k in os.environ)
+        if self.root is not None:
+            host_env = 'export NESTVIRT_ROOT=%s\nexport LD_PRELOAD=%s\n' % (q(self.root),
+                                                                           q(self.preload))
+        else:
+            host_env = ('# The real host: no NESTVIRT_ROOT, no preload library.\n'
+                        'unset NESTVIRT_ROOT LD_PRELOAD\n')
+        daemon_argv = q(self.nestvirtd)
+        if self.valgrind:
+            # valgrind keeps the pid (it execs its tool in place), so the logged pid stays the
+            # daemon's. No debuginfod: nothing here may reach the network.
+            sanitizer_env += 'unset DEBUGINFOD_URLS\n'
+            daemon_argv = ' '.join([q(self.valgrind)] + [q(a) for a in VALGRIND_ARGS] +
+                                   [q('--log-file=' + os.path.join(self.tmp, 'valgrind.%p.log')),
+                                    daemon_argv])
         write_file(wrapper,
                    '#!/bin/sh\n'
                    '# SPDX-License-Identifier: LGPL-2.1-or-later\n'
                    '# Spawned by dbus-daemon for activation. Without a <servicehelper> the bus\n'
                    '# passes on its own environment (plus DBUS_STARTER_*); set what matters anyway.\n'
-                   'export NESTVIRT_ROOT=%s\n'
-                   'export LD_PRELOAD=%s\n'
+                   '%s'
                    'export ASAN_OPTIONS=%s\n'
                    '%s'
                    'export DBUS_SYSTEM_BUS_ADDRESS=%s\n'
@@ -782,9 +767,9 @@ class Harness:
                    'status=$?\n'
                    'echo "exit $pid $status" >>%s\n'
                    'exit "$status"\n' % (
-                       q(self.root), q(self.preload), q(asan), sanitizer_env,
+                       host_env, q(asan), sanitizer_env,
                        q('unix:path=' + self.socket), q(self.daemon_log), q(self.events),
-                       q(self.nestvirtd), self.idle_timeout, q(self.events)),
+                       daemon_argv, self.idle_timeout, q(self.events)),
                    mode=0o755)
         service = '[D-BUS Service]\n'
         for k, v in keys.items():
@@ -1094,16 +1079,19 @@ class Harness:
             except ProcessLookupError:
                 pass
             try:
-                self.stopped[pid] = self.wait_exit(pid, timeout=15)
+                self.stopped[pid] = self.wait_exit(pid, timeout=self.stop_timeout)
             except AssertionError:
-                problems.append('nestvirtd (pid %d) did not exit within 15 s of SIGTERM' % pid)
+                problems.append('nestvirtd (pid %d) did not exit within %d s of SIGTERM'
+                                % (pid, self.stop_timeout))
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
         for pid, status in sorted(self._events()[1].items()):
             if status != self.expected_status.get(pid, 0):
-                problems.append('nestvirtd (pid %d) exited with status %d' % (pid, status))
+                problems.append('nestvirtd (pid %d) exited with status %d%s' % (
+                    pid, status, ' (valgrind found errors: see valgrind.%d.log below)' % pid
+                    if self.valgrind and status == VALGRIND_ERROR_STATUS else ''))
         self.stop_polkit()
         if self.bus is not None:
             self.bus.terminate()
@@ -1125,10 +1113,17 @@ class Harness:
             _live.discard(self)
         return problems
 
+    def valgrind_logs(self):
+        """The paths of the valgrind reports written so far (Harness(valgrind=True))."""
+        import glob
+        return sorted(glob.glob(os.path.join(self.tmp, 'valgrind.*.log'))) if self.tmp else []
+
     def dump_logs(self):
         for name, path in (('dbus-daemon', self.bus_log), ('nestvirtd', self.daemon_log),
                            ('activations', self.events), ('polkit', self.polkit_log),
-                           ('trapped module calls', os.path.join(self.root, '.nv-trap.log'))):
+                           ('trapped module calls', self.root and
+                            os.path.join(self.root, '.nv-trap.log'))) + \
+                tuple(('valgrind', p) for p in self.valgrind_logs()):
             if path is None:
                 continue
             text = read_file(path, '').rstrip()
@@ -1146,9 +1141,11 @@ class BusTestCase(unittest.TestCase):
     IDLE_TIMEOUT = DEFAULT_IDLE_TIMEOUT
     EXTRA_FILES = None
     POLKIT = None  # see Harness
+    VALGRIND = False  # run nestvirtd under valgrind (see Harness)
 
     def setUp(self):
-        self.h = Harness(self.FIXTURE, self.IDLE_TIMEOUT, self.EXTRA_FILES, self.POLKIT)
+        self.h = Harness(self.FIXTURE, self.IDLE_TIMEOUT, self.EXTRA_FILES, self.POLKIT,
+                         self.VALGRIND)
         self.addCleanup(self._stop)
         self.h.start()
         self.contract = Contract()
@@ -1189,3 +1186,112 @@ def main(module_name='__main__'):
         print('SKIP: %s' % reasons)
         return EXIT_SKIP
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# nvtest.py serve: the private bus for people and scripts (tools/try.sh)
+
+SERVE_USAGE = """\
+usage: nvtest.py serve [--fixture NAME | --host] [--build-dir DIR] [--idle-timeout S]
+
+Starts the harness's private system bus (the project's policy and activation file; nestvirtd is
+bus-activated from the build) on fixture host NAME (default amd-host), or with --host on the real
+host (no NESTVIRT_ROOT, no preload library). When the bus is up, prints shell assignments, one a
+line and each value quoted for sh:
+
+    DBUS_SYSTEM_BUS_ADDRESS=...   the bus
+    NESTVIRT_ROOT=...             the fixture root (not printed with --host)
+    NESTVIRT_TEST_DIR=...         the harness's temporary directory (logs, configuration)
+    READY=1                       the last line: everything above is valid
+
+and then stays until its standard input reaches end of file or it gets SIGTERM, SIGINT or
+SIGHUP. Then it stops every nestvirtd instance and the bus, prints the logs on stderr, removes
+the directory (NESTVIRT_TEST_KEEP=1 keeps it) and exits with 0, or 1 when an instance did not
+exit cleanly. DIR (default $NESTVIRT_BUILD_ROOT, else build/ in the source tree) is a meson build
+directory of this tree."""
+
+
+def serve_env(build_dir):
+    """The environment meson's test_env gives the tests, derived from a build directory."""
+    src = os.path.dirname(os.path.dirname(HERE))
+    build = os.path.abspath(build_dir or os.environ.get('NESTVIRT_BUILD_ROOT') or
+                            os.path.join(src, 'build'))
+    os.environ.setdefault('NESTVIRT_SOURCE_ROOT', src)
+    values = {
+        'NESTVIRT_BUILD_ROOT': build,
+        'NESTVIRTD': os.path.join(build, 'daemon', 'nestvirtd'),
+        'NESTVIRTCTL': os.path.join(build, 'client', 'nestvirtctl'),
+        'NESTVIRT_PRELOAD': os.path.join(build, 'tests', 'preload', 'libnv-preload.so'),
+    }
+    for k, v in values.items():
+        if build_dir or not os.environ.get(k):
+            os.environ[k] = v
+
+
+def serve(argv):
+    """nvtest.py serve (SERVE_USAGE). Returns the exit status."""
+    import argparse
+    import contextlib
+    import select
+
+    parser = argparse.ArgumentParser(prog='nvtest.py serve', usage=SERVE_USAGE.split('\n')[0][7:],
+                                     description=SERVE_USAGE.split('\n', 2)[2],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument('--fixture', default='amd-host', metavar='NAME')
+    where.add_argument('--host', action='store_true')
+    parser.add_argument('--build-dir', metavar='DIR')
+    parser.add_argument('--idle-timeout', type=int, default=DEFAULT_IDLE_TIMEOUT, metavar='S')
+    args = parser.parse_args(argv)
+    serve_env(args.build_dir)
+
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    try:
+        h = Harness(None if args.host else args.fixture, args.idle_timeout)
+    except (HarnessError, unittest.SkipTest) as e:
+        print('nvtest.py serve: %s' % e, file=sys.stderr)
+        return 1
+    problems = []
+    try:
+        try:
+            h.start()
+        except (HarnessError, unittest.SkipTest) as e:
+            print('nvtest.py serve: %s' % e, file=sys.stderr)
+            return 1
+        q = shlex.quote
+        lines = ['DBUS_SYSTEM_BUS_ADDRESS=' + q(h.address)]
+        if h.root is not None:
+            lines.append('NESTVIRT_ROOT=' + q(h.root))
+        lines += ['NESTVIRT_TEST_DIR=' + q(h.tmp), 'READY=1']
+        sys.stdout.write(''.join(l + '\n' for l in lines))
+        sys.stdout.flush()
+        while not stopping:
+            if h.bus.poll() is not None:
+                problems.append('dbus-daemon exited with status %d' % h.bus.returncode)
+                break
+            try:
+                ready, _, _ = select.select([sys.stdin] if sys.stdin else [], [], [], 1)
+            except InterruptedError:
+                continue
+            if sys.stdin is None or (ready and not os.read(sys.stdin.fileno(), 4096)):
+                break
+    finally:
+        # stdout is for the assignments only.
+        with contextlib.redirect_stdout(sys.stderr):
+            problems += h.stop()
+    for p in problems:
+        print('nvtest.py serve: %s' % p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] != ['serve']:
+        print(SERVE_USAGE, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(serve(sys.argv[2:]))

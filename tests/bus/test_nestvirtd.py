@@ -13,7 +13,10 @@ or, with test_env's variables set, /usr/bin/python3 test_nestvirtd.py Properties
 import difflib
 import json
 import os
+import select
+import shlex
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -348,6 +351,83 @@ class ClientTest(BusTestCase):
 
     def test_client_json_user(self):
         self.check_json(as_user=True)
+
+
+class ServeTest(unittest.TestCase):
+    """nvtest.py serve, the private bus that tools/try.sh uses: it prints the bus and the root,
+    activates nestvirtd on the fixture host, and stops everything when its standard input closes
+    or it gets SIGTERM."""
+
+    def start_serve(self, fixture):
+        import tempfile
+        self.stderr = tempfile.TemporaryFile(mode='w+')
+        self.addCleanup(self.stderr.close)
+        self.p = subprocess.Popen(['/usr/bin/python3', os.path.join(nvtest.HERE, 'nvtest.py'),
+                                   'serve', '--fixture', fixture, '--idle-timeout', '30'],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.stderr)
+        self.addCleanup(self.kill_serve)
+        # Unbuffered reads: select() sees only what is still in the pipe.
+        text = ''
+        deadline = time.monotonic() + 90
+        while not text.endswith('READY=1\n'):
+            left = deadline - time.monotonic()
+            ready = select.select([self.p.stdout], [], [], max(left, 0))[0]
+            chunk = os.read(self.p.stdout.fileno(), 4096).decode() if ready else None
+            if not chunk:
+                self.fail('%s waiting for READY=1 from nvtest.py serve (got %r):\n%s' % (
+                    'timed out after 90 s' if chunk is None else 'end of output', text,
+                    self.log()))
+            text += chunk
+        out = {}
+        for line in text.splitlines():
+            key, _, value = line.partition('=')
+            out[key] = shlex.split(value)[0] if value else ''
+        return out
+
+    def log(self):
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def kill_serve(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        for f in (self.p.stdin, self.p.stdout):
+            if f and not f.closed:
+                f.close()
+
+    def wait_serve(self, timeout=60):
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.fail('nvtest.py serve did not exit within %d s:\n%s' % (timeout, self.log()))
+
+    def test_serve_until_stdin_closes(self):
+        need_root('the project policy lets only root own the name')
+        out = self.start_serve('amd-cmdline-override')
+        self.assertEqual(sorted(out), ['DBUS_SYSTEM_BUS_ADDRESS', 'NESTVIRT_ROOT',
+                                       'NESTVIRT_TEST_DIR', 'READY'])
+        self.assertIn('options kvm_amd nested=0\n', nvtest.read_file(
+            os.path.join(out['NESTVIRT_ROOT'], 'etc/modprobe.d/kvm-amd.conf')))
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=out['DBUS_SYSTEM_BUS_ADDRESS'],
+                   NO_COLOR='1', LANG='C.UTF-8')
+        r = subprocess.run([nvtest.need_env('NESTVIRTCTL'), 'status'], env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr + self.log())
+        self.assertRegex(r.stdout, r'Next load: enabled \(from the kernel command line\)')
+        self.p.stdin.close()
+        self.assertEqual(self.wait_serve(), 0, self.log())
+        self.assertFalse(os.path.exists(out['NESTVIRT_TEST_DIR']), 'the directory is left')
+        self.assertIn('Successfully activated service', self.log())
+
+    def test_serve_stops_on_sigterm(self):
+        need_root('the project policy lets only root own the name')
+        out = self.start_serve('amd-host')
+        self.p.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_serve(), 0, self.log())
+        self.assertFalse(os.path.exists(out['NESTVIRT_TEST_DIR']), 'the directory is left')
 
 
 if __name__ == '__main__':

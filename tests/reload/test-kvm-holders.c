@@ -14,6 +14,7 @@
 #include "host-path.h"
 #include "kvm-holders.h"
 #include "util.h"
+#include "vm-discovery.h"
 
 static NvFixture *fx;
 

@@ -5,9 +5,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "fixture.h"
 #include "util.h"
@@ -106,102 +107,6 @@ static int write_file(const char *path, const char *content, size_t size, mode_t
         return 0;
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_size)
-{
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
-
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
-
-        for (;;) {
-                if (allocated - size < 4096) {
-                        allocated = allocated * 2 + 4096;
-                        char *m = realloc(buf, allocated + 1);
-                        if (!m)
-                                return -ENOMEM;
-                        buf = m;
-                }
-                size_t k = fread(buf + size, 1, allocated - size, f);
-                size += k;
-                if (k == 0) {
-                        if (ferror(f))
-                                return -EIO;
-                        break;
-                }
-        }
-
-        buf[size] = 0;
-        if (ret_size)
-                *ret_size = size;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
-/* Copies the tree at src into dst (which exists), keeping symlinks as they are. top: skip the
- * fixture's description file. */
-static int copy_tree(const char *src, const char *dst, bool top)
-{
-        DIR *d;
-        struct dirent *de;
-        int r = 0;
-
-        d = opendir(src);
-        if (!d)
-                return -errno;
-
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *s = NULL, *t = NULL, *content = NULL;
-                struct stat st;
-                size_t size;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (top && streq(de->d_name, "FIXTURE"))
-                        continue;
-
-                s = path_join(src, de->d_name);
-                t = path_join(dst, de->d_name);
-                if (!s || !t) {
-                        r = -ENOMEM;
-                        break;
-                }
-
-                if (lstat(s, &st) < 0) {
-                        r = -errno;
-                        break;
-                }
-
-                if (S_ISDIR(st.st_mode)) {
-                        if (mkdir(t, 0755) < 0 && errno != EEXIST) {
-                                r = -errno;
-                                break;
-                        }
-                        r = copy_tree(s, t, false);
-                } else if (S_ISLNK(st.st_mode)) {
-                        char target[PATH_MAX];
-                        ssize_t l = readlink(s, target, sizeof(target) - 1);
-                        if (l < 0) {
-                                r = -errno;
-                                break;
-                        }
-                        target[l] = 0;
-                        r = symlink(target, t) < 0 ? -errno : 0;
-                } else if (S_ISREG(st.st_mode)) {
-                        r = read_file(s, &content, &size);
-                        if (r >= 0)
-                                r = write_file(t, content, size, st.st_mode & 0777);
-                }
-                if (r < 0)
-                        break;
-        }
-
-        closedir(d);
-        return r;
-}
-
 int nv_fixture_global_init(void)
 {
         _cleanup_free_ char *template = NULL;
@@ -249,34 +154,25 @@ char *nv_fixture_source_path(const char *rel)
         return path_join(fixtures, rel);
 }
 
-typedef struct ModuleTree {
-        char *release;
-        char *loadable;
-        char *builtin;
-} ModuleTree;
+#define MAKE_HOST_TIMEOUT_S 100
 
-/* Appends words to a blank-separated list. */
-static int append_words(char **list, const char *words)
+static double now_s(void)
 {
-        size_t a = *list ? strlen(*list) : 0, b = strlen(words);
-        char *m = realloc(*list, a + 1 + b + 1);
+        struct timespec ts;
 
-        if (!m)
-                return -ENOMEM;
-        if (a > 0)
-                m[a++] = ' ';
-        memcpy(m + a, words, b + 1);
-        *list = m;
-        return 0;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static int run_make_module_tree(const char *root, const ModuleTree *t)
+/* Builds host name at root with tests/fixtures/make-host.sh, the builder the bus tier and
+ * tools/try.sh use too (it reads the host's FIXTURE). */
+static int run_make_host(const char *name, const char *root)
 {
         _cleanup_free_ char *script = NULL;
         int status;
         pid_t pid;
 
-        script = nv_fixture_source_path("make-module-tree.sh");
+        script = nv_fixture_source_path("make-host.sh");
         if (!script)
                 return -errno;
 
@@ -285,185 +181,43 @@ static int run_make_module_tree(const char *root, const ModuleTree *t)
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
+                /* A process group of its own, so that a timeout ends all of it. */
+                (void) setpgid(0, 0);
                 /* The tools work on the real system: no redirection from the test preload. */
                 unsetenv("LD_PRELOAD");
                 unsetenv("NESTVIRT_ROOT");
-                execl("/bin/sh", "sh", script, root, t->release, strempty(t->loadable), strempty(t->builtin),
-                        (char *) NULL);
+                execl("/bin/sh", "sh", script, name, root, (char *) NULL);
                 _exit(127);
         }
 
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
+        /* Bounded: a C compiler and depmod per module tree, on a machine that may be loaded. */
+        for (double deadline = now_s() + MAKE_HOST_TIMEOUT_S;;) {
+                pid_t k = waitpid(pid, &status, WNOHANG);
+                if (k < 0 && errno != EINTR)
                         return -errno;
+                if (k == pid)
+                        break;
+                if (now_s() >= deadline) {
+                        /* The script and the compiler or depmod it runs. */
+                        (void) kill(-pid, SIGKILL);
+                        (void) waitpid(pid, &status, 0);
+                        fprintf(stderr, "fixture: make-host.sh %s %s did not finish within %d s\n", name,
+                                root, MAKE_HOST_TIMEOUT_S);
+                        return -ETIMEDOUT;
+                }
+                (void) usleep(10 * 1000);
+        }
 
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                fprintf(stderr, "fixture: make-module-tree.sh %s %s failed\n", root, t->release);
+                fprintf(stderr, "fixture: make-host.sh %s %s failed\n", name, root);
                 return -EIO;
         }
         return 0;
 }
 
-static int add_holder(const char *root, const char *module, const char *holder)
-{
-        _cleanup_free_ char *dir = NULL, *link = NULL, *target = NULL;
-        char rel[PATH_MAX];
-        int r;
-
-        if (snprintf(rel, sizeof(rel), "sys/module/%s/holders", module) >= (int) sizeof(rel))
-                return -ENAMETOOLONG;
-        dir = path_join(root, rel);
-        if (!dir)
-                return -ENOMEM;
-        r = mkdir_parents(dir, true);
-        if (r < 0)
-                return r;
-
-        link = path_join(dir, holder);
-        target = path_join("../..", holder);
-        if (!link || !target)
-                return -ENOMEM;
-        return symlink(target, link) < 0 ? -errno : 0;
-}
-
-/* Every loaded module has a holders/ directory in sysfs; git cannot keep it empty. */
-static int add_holders_dirs(const char *root)
-{
-        _cleanup_free_ char *modules = path_join(root, "sys/module");
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
-
-        if (!modules)
-                return -ENOMEM;
-
-        d = opendir(modules);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *m = NULL, *initstate = NULL, *holders = NULL;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                m = path_join(modules, de->d_name);
-                if (!m) {
-                        r = -ENOMEM;
-                        break;
-                }
-                initstate = path_join(m, "initstate");
-                holders = path_join(m, "holders");
-                if (!initstate || !holders) {
-                        r = -ENOMEM;
-                        break;
-                }
-                if (access(initstate, F_OK) < 0)
-                        continue;
-                if (mkdir(holders, 0755) < 0 && errno != EEXIST) {
-                        r = -errno;
-                        break;
-                }
-        }
-
-        closedir(d);
-        return r;
-}
-
-static char *strip(char *s)
-{
-        s += strspn(s, " \t");
-        return strstrip_end(s);
-}
-
-static int apply_description(const char *src, const char *root)
-{
-        _cleanup_free_ char *desc_path = NULL, *desc = NULL, *osrelease_path = NULL, *osrelease = NULL;
-        ModuleTree trees[4] = {};
-        size_t n_trees = 0;
-        int r;
-
-        desc_path = path_join(src, "FIXTURE");
-        if (!desc_path)
-                return -ENOMEM;
-        r = read_file(desc_path, &desc, NULL);
-        if (r == -ENOENT)
-                return add_holders_dirs(root);
-        if (r < 0)
-                return r;
-
-        osrelease_path = path_join(root, "proc/sys/kernel/osrelease");
-        if (!osrelease_path)
-                return -ENOMEM;
-        if (read_file(osrelease_path, &osrelease, NULL) >= 0)
-                strip(osrelease);
-
-        for (char *line = strtok(desc, "\n"); line; line = strtok(NULL, "\n")) {
-                char *colon, *key, *value;
-
-                line = strip(line);
-                if (line[0] == 0 || line[0] == '#')
-                        continue;
-                colon = strchr(line, ':');
-                if (!colon) {
-                        r = -EINVAL;
-                        goto finish;
-                }
-                *colon = 0;
-                key = strip(line);
-                value = strip(colon + 1);
-
-                if (streq(key, "release") || streq(key, "loadable") || streq(key, "builtin")) {
-                        bool new_tree = streq(key, "release") || n_trees == 0;
-                        if (new_tree) {
-                                const char *rel = streq(key, "release") ? value : osrelease;
-                                if (n_trees >= ELEMENTSOF(trees) || isempty(rel)) {
-                                        r = -EINVAL;
-                                        goto finish;
-                                }
-                                trees[n_trees].release = strdup(rel);
-                                if (!trees[n_trees].release) {
-                                        r = -ENOMEM;
-                                        goto finish;
-                                }
-                                n_trees++;
-                        }
-                        if (streq(key, "loadable"))
-                                r = append_words(&trees[n_trees - 1].loadable, value);
-                        else if (streq(key, "builtin"))
-                                r = append_words(&trees[n_trees - 1].builtin, value);
-                } else if (streq(key, "holder")) {
-                        char *module = value, *holder = value + strcspn(value, " \t");
-                        if (*holder == 0) {
-                                r = -EINVAL;
-                                goto finish;
-                        }
-                        *holder++ = 0;
-                        r = add_holder(root, module, strip(holder));
-                } else if (streq(key, "dir")) {
-                        _cleanup_free_ char *p = path_join(root, value);
-                        r = p ? mkdir_parents(p, true) : -ENOMEM;
-                } else
-                        r = -EINVAL;
-                if (r < 0)
-                        goto finish;
-        }
-
-        r = add_holders_dirs(root);
-        for (size_t i = 0; r >= 0 && i < n_trees; i++)
-                r = run_make_module_tree(root, trees + i);
-
-finish:
-        for (size_t i = 0; i < n_trees; i++) {
-                free(trees[i].release);
-                free(trees[i].loadable);
-                free(trees[i].builtin);
-        }
-        return r;
-}
-
 int nv_fixture_new(const char *name, NvFixture **ret)
 {
-        _cleanup_free_ char *template = NULL, *src = NULL, *hosts = NULL;
+        _cleanup_free_ char *template = NULL;
         NvFixture *f;
         int r;
 
@@ -481,15 +235,7 @@ int nv_fixture_new(const char *name, NvFixture **ret)
                 return -errno;
 
         if (name) {
-                hosts = nv_fixture_source_path("hosts");
-                if (!hosts)
-                        r = -errno;
-                else {
-                        src = path_join(hosts, name);
-                        r = src ? copy_tree(src, template, true) : -ENOMEM;
-                }
-                if (r >= 0)
-                        r = apply_description(src, template);
+                r = run_make_host(name, template);
                 if (r < 0) {
                         (void) remove_tree(template);
                         return r;

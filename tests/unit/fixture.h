@@ -3,16 +3,11 @@
 
 /*
  * Fixture host trees for the unit tests. A host is tests/fixtures/hosts/NAME laid out as a root
- * file system; nv_fixture_new() copies it to a fresh temporary directory, adds what git cannot
- * store (empty directories, the generated /lib/modules trees) and points NESTVIRT_ROOT at it.
- *
- * NAME/FIXTURE (not copied) describes the additions, one "key: value" a line:
- *   release: R       the module trees below are for kernel R (default: proc/sys/kernel/osrelease)
- *   loadable: M...   loadable modules of that release (kvm, kvm_intel, kvm_amd)
- *   builtin: M...    built-in modules of that release
- *   holder: M H      sys/module/M/holders/H, a link to the holder
- *   dir: PATH        an empty directory
- * Every sys/module/M with an initstate (a loaded module) also gets an empty holders/.
+ * file system; nv_fixture_new() builds it in a fresh temporary directory with
+ * tests/fixtures/make-host.sh (the builder the bus tier and tools/try.sh use too), which copies
+ * the tree, adds what git cannot store (empty directories, holder links, the generated
+ * /lib/modules trees) as NAME/FIXTURE describes (the format is in the script), and then points
+ * NESTVIRT_ROOT at it.
  *
  * All roots live below one directory that nv_fixture_global_init() makes and
  * nv_fixture_global_done() removes, so that a test that fails in a forked child leaves nothing.

@@ -19,7 +19,8 @@ NV_FULL_CHECKS_1="boot-kvm-amd-autoloaded boot-enforce-unit-succeeded daemon-idl
         activation-by-status activation-by-systemd idle-exit
         polkit-unprivileged-refused polkit-rule-allows-unprivileged
         sandbox-vms-names-vm sandbox-listvms-reports-vm sandbox-disable-refused
-        sandbox-disable-module-untouched disable-runtime-and-persistent journal-audit-records
+        sandbox-disable-module-untouched monitor-outlives-idle-timeout monitor-sees-external-reload
+        disable-runtime-and-persistent journal-audit-records
         security-online-matches-offline security-guest-matches-host"
 NV_FULL_CHECKS_2="reboot-module-comes-up-off reboot-enforce-unit-succeeded reboot-next-load-from-dropin"
 NV_FULL_CHECKS_3="enforce-precondition-loaded-nested-on enforce-unit-succeeded enforce-turned-nested-off

@@ -159,6 +159,7 @@ EOF
                 nv_note "restoring nested=1 failed: $(cat "$tmp/ctl")"
 
         sandbox_sees_vms
+        monitor_sees_external_reload
 
         # --- disable: now and for the next boot ---
         if nv_run 90 "nestvirtctl disable" nestvirtctl disable >"$tmp/ctl" 2>&1 && [ "$(nested)" = 0 ] &&
@@ -241,6 +242,40 @@ sandbox_sees_vms() {
         nv_wait_for 30 nv_exited "$hold_pid" || nv_note "kvm-hold (pid $hold_pid) still alive 30 s after SIGTERM"
         nv_wait_for 30 nv_exited "$runner" && wait "$runner" 2>/dev/null
         nv_wait_for 30 test "$(nv_refcnt kvm_amd)" = 0 || nv_note "kvm_amd refcnt still $(nv_refcnt kvm_amd)"
+}
+
+# `nestvirtctl monitor` subscribes, so the daemon outlives its idle timeout (5 s here) while it
+# runs, and a reload made behind the daemon's back (modprobe by hand) reaches the monitor.
+monitor_sees_external_reload() {
+        local mon inv
+        nestvirtctl monitor >"$tmp/monitor" 2>&1 &
+        mon=$!
+        if ! nv_wait_for 60 grep -q "Watching nestvirtd for changes" "$tmp/monitor"; then
+                nv_fail monitor-outlives-idle-timeout "nestvirtctl monitor did not start: $(tr '\n' ' ' <"$tmp/monitor")"
+                nv_fail monitor-sees-external-reload "not run"
+                kill "$mon" 2>/dev/null
+                return
+        fi
+        inv=$(unit nestvirtd.service InvocationID)
+        # Four idle timeouts with nothing but the subscriber: the premise of the check, not a
+        # synchronization.
+        sleep 20
+        [ "$(unit nestvirtd.service ActiveState)" = active ] && [ "$(unit nestvirtd.service InvocationID)" = "$inv" ]
+        nv_result monitor-outlives-idle-timeout \
+                "nestvirtd.service $(unit nestvirtd.service ActiveState), invocation $inv -> $(unit nestvirtd.service InvocationID) after 20 s with a subscriber" $?
+
+        nv_run 60 "modprobe -r kvm_amd" modprobe -r kvm_amd &&
+                nv_run 60 "modprobe kvm_amd nested=0" modprobe kvm_amd nested=0
+        # The unload and the load are two events: enabled -> unknown (no module), then -> disabled.
+        nv_wait_for 30 grep -Eq "Nested: (enabled|unknown) .* disabled" "$tmp/monitor"
+        nv_result monitor-sees-external-reload "the monitor did not print Nested: ... -> disabled within 30 s: $(tr '\n' ' ' <"$tmp/monitor")" $?
+        sed 's/^/monitor: /' "$tmp/monitor" | nv_console
+        kill "$mon" 2>/dev/null
+        nv_wait_for 30 nv_exited "$mon" && wait "$mon" 2>/dev/null
+        # Back to nested on, so that the disable that follows is a change.
+        nv_run 60 "modprobe -r kvm_amd" modprobe -r kvm_amd &&
+                nv_run 60 "modprobe kvm_amd nested=1" modprobe kvm_amd nested=1 ||
+                nv_note "could not load kvm_amd with nested=1 again"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "host-path.h"
+#include "log.h"
+#include "modprobe-watch.h"
+
+/* The same mask on every watch: a parent watched while its modprobe.d is missing may be the
+ * directory another entry waits on too, and inotify keeps one mask per inode. */
+#define WATCH_MASK                                                                               \
+        (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
+                IN_MOVE_SELF | IN_ONLYDIR)
+
+typedef struct WatchedDir {
+        char *path; /* the real path of the modprobe.d directory */
+        int wd; /* -1: nothing watched */
+        bool waiting; /* wd watches an ancestor, until the directory appears */
+        const char *next; /* when waiting: the name under the ancestor that leads to path */
+} WatchedDir;
+
+struct ModprobeWatch {
+        int fd;
+        sd_event_source *source;
+        WatchedDir *dirs;
+        size_t n_dirs;
+        ModprobeWatchFn fn;
+        void *userdata;
+};
+
+static bool wd_in_use(const ModprobeWatch *w, int wd)
+{
+        for (size_t i = 0; i < w->n_dirs; i++)
+                if (w->dirs[i].wd == wd)
+                        return true;
+        return false;
+}
+
+/* Watches the directory itself, or else its nearest existing ancestor. Returns 1 when the
+ * directory itself is watched, 0 when an ancestor is (or nothing could be), < 0 on ENOMEM. */
+static int watch_dir_arm(ModprobeWatch *w, WatchedDir *dir)
+{
+        _cleanup_free_ char *p = strdup(dir->path);
+        int old = dir->wd, wd = -1;
+        char *slash = NULL;
+
+        if (!p)
+                return -ENOMEM;
+
+        for (;;) {
+                wd = inotify_add_watch(w->fd, p, WATCH_MASK);
+                if (wd >= 0)
+                        break;
+                if (errno != ENOENT && errno != ENOTDIR) {
+                        log_warning("Cannot watch %s, changes there are seen at the next call: %m", p);
+                        break;
+                }
+                slash = strrchr(p, '/');
+                if (!slash || slash == p) {
+                        /* Not even "/" exists: nothing to watch. */
+                        wd = -1;
+                        break;
+                }
+                *slash = 0;
+        }
+
+        dir->wd = wd;
+        dir->waiting = wd >= 0 && slash;
+        dir->next = dir->waiting ? dir->path + (slash - p) + 1 : NULL;
+
+        /* An ancestor watched until now is no longer needed once the directory is watched. */
+        if (old >= 0 && old != wd && !wd_in_use(w, old))
+                (void) inotify_rm_watch(w->fd, old);
+        return wd >= 0 && !dir->waiting;
+}
+
+/* Whether an event on an ancestor concerns the way down to dir: its next path component. */
+static bool concerns_next(const WatchedDir *dir, const char *name)
+{
+        const char *end = strchrnul(dir->next, '/');
+
+        return name && strlen(name) == (size_t) (end - dir->next) &&
+                strncmp(name, dir->next, end - dir->next) == 0;
+}
+
+static bool is_conf(const char *name)
+{
+        size_t l = name ? strlen(name) : 0;
+
+        return l > 5 && streq(name + l - 5, ".conf");
+}
+
+/* Looks at one event; returns true when the modprobe.d contents may have changed. */
+static bool handle_event(ModprobeWatch *w, const struct inotify_event *e)
+{
+        const char *name = e->len > 0 ? e->name : NULL;
+        bool changed = false;
+
+        if (e->mask & IN_Q_OVERFLOW) {
+                /* Events were lost: look at everything again. */
+                for (size_t i = 0; i < w->n_dirs; i++)
+                        (void) watch_dir_arm(w, &w->dirs[i]);
+                return true;
+        }
+
+        for (size_t i = 0; i < w->n_dirs; i++) {
+                WatchedDir *dir = &w->dirs[i];
+
+                if (dir->wd != e->wd)
+                        continue;
+                if (e->mask & IN_IGNORED)
+                        dir->wd = -1; /* the kernel dropped this watch */
+
+                if (dir->waiting) {
+                        /* Something appeared on the way: go as deep as it now exists. The directory
+                         * may already hold files when it shows up (mkdir -p, then a copy; or a whole
+                         * directory renamed into place). */
+                        if (concerns_next(dir, name) ||
+                                (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
+                                changed = watch_dir_arm(w, dir) > 0 || changed;
+                        continue;
+                }
+
+                if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+                        /* The directory went away or moved: its files are gone from where libkmod
+                         * looks. Wait for it again from its parent. */
+                        (void) watch_dir_arm(w, dir);
+                        changed = true;
+                } else if (is_conf(name))
+                        changed = true;
+        }
+        return changed;
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        ModprobeWatch *w = userdata;
+        bool changed = false;
+
+        assert(w);
+
+        for (;;) {
+                /* Aligned for struct inotify_event, room for many events per read. */
+                union {
+                        struct inotify_event e;
+                        uint8_t raw[64 * (sizeof(struct inotify_event) + NAME_MAX + 1)];
+                } buf;
+                ssize_t n = read(fd, &buf, sizeof(buf));
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN)
+                                log_warning("Failed to read modprobe.d events: %m");
+                        break;
+                }
+
+                for (uint8_t *p = buf.raw; p < buf.raw + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *) p;
+
+                        changed = handle_event(w, e) || changed;
+                        p += sizeof(struct inotify_event) + e->len;
+                }
+        }
+
+        /* One call for everything read: a burst of events is one "look again". */
+        if (changed)
+                w->fn(w->userdata);
+        return 0;
+}
+
+int modprobe_watch_new(sd_event *event, ModprobeWatchFn fn, void *userdata, ModprobeWatch **ret)
+{
+        _cleanup_(modprobe_watch_freep) ModprobeWatch *w = NULL;
+        size_t n = 0;
+        int r;
+
+        assert(event);
+        assert(fn);
+        assert(ret);
+
+        while (nv_modprobe_dirs[n])
+                n++;
+
+        w = calloc(1, sizeof(ModprobeWatch));
+        if (!w)
+                return -ENOMEM;
+        *w = (ModprobeWatch){ .fd = -1, .fn = fn, .userdata = userdata };
+
+        w->dirs = calloc(n, sizeof(WatchedDir));
+        if (!w->dirs)
+                return -ENOMEM;
+        w->n_dirs = n;
+        for (size_t i = 0; i < n; i++)
+                w->dirs[i].wd = -1;
+
+        w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->fd < 0)
+                return log_error_errno(-errno, "Failed to create an inotify instance: %m");
+
+        for (size_t i = 0; i < n; i++) {
+                w->dirs[i].path = nv_host_path(nv_modprobe_dirs[i]);
+                if (!w->dirs[i].path)
+                        return -ENOMEM;
+                r = watch_dir_arm(w, &w->dirs[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_event_add_io(event, &w->source, w->fd, EPOLLIN, on_inotify, w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch modprobe.d: %m");
+        (void) sd_event_source_set_description(w->source, "modprobe-watch");
+
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+ModprobeWatch *modprobe_watch_free(ModprobeWatch *w)
+{
+        if (!w)
+                return NULL;
+        sd_event_source_disable_unref(w->source);
+        for (size_t i = 0; i < w->n_dirs; i++)
+                free(w->dirs[i].path);
+        free(w->dirs);
+        if (w->fd >= 0)
+                close(w->fd);
+        free(w);
+        return NULL;
+}
