@@ -18,6 +18,10 @@ int method_list_vms(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = daemon_refresh_with_vms(d, &l);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Could not look at the host: %m");
+        /* An empty list would say that no VM runs. */
+        if (d->host->vm_scan_error < 0)
+                return sd_bus_error_set_errnof(
+                        error, d->host->vm_scan_error, "Could not list the processes in /proc: %m");
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)

@@ -75,7 +75,12 @@ int nv_host_load_with_vms(NvHost **ret, NvVmList *ret_vms)
         h->modules_disabled = nv_modules_disabled();
 
         NvVmList vms = {};
-        if (nv_vm_list_scan(&vms) >= 0)
+        r = nv_vm_list_scan(&vms);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                h->vm_scan_error = r;
+        else
                 h->vm_count = (unsigned) vms.n_vms;
         if (ret_vms)
                 *ret_vms = vms;

@@ -20,6 +20,7 @@ typedef struct NvHost {
         NvNestedConfig config;
         bool modules_disabled;
         unsigned vm_count; /* processes holding the KVM device, at the time of the snapshot */
+        int vm_scan_error; /* negative errno when /proc could not be scanned (vm_count is 0 then) */
 } NvHost;
 
 /* Takes a fresh snapshot of the host. */

@@ -293,6 +293,23 @@ class ActivationTest(BusTestCase):
         self.assertEqual(c.owner_pid(), starts[1])
 
 
+class VmScanErrorTest(BusTestCase):
+    """A /proc that cannot be scanned is not "no VMs": ListVMs names the failure, VMCount stays 0
+    and Check still answers."""
+
+    def test_vm_scan_error(self):
+        c = self.h.caller()
+        self.assertEqual(c.ok(BUS_NAME, OBJECT_PATH, INTERFACE, 'ListVMs'), [[], 0])
+        proc = os.path.join(self.h.root, 'proc')
+        subprocess.run(['rm', '-rf', proc], check=True)
+        nvtest.write_file(proc, 'not a directory\n')
+        r = c.call1(BUS_NAME, OBJECT_PATH, INTERFACE, 'ListVMs')
+        self.assertFalse(r['ok'], 'ListVMs answered %s without a /proc to scan' % r.get('value'))
+        self.assertIn('/proc', r['message'])
+        self.assertEqual(c.get('VMCount'), ('u', 0))
+        c.ok(BUS_NAME, OBJECT_PATH, INTERFACE, 'Check')
+
+
 class SigtermTest(BusTestCase):
     def test_sigterm(self):
         c = self.h.caller()

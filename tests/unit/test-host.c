@@ -379,6 +379,27 @@ START_TEST(test_snapshot_is_fresh)
 }
 END_TEST
 
+/* A /proc that cannot be scanned is no VM count of 0: the snapshot says so, ListVMs refuses. */
+START_TEST(test_vm_scan_error)
+{
+        NvFixture *f = NULL;
+        NvHost *h = NULL;
+
+        ck_assert_int_eq(nv_fixture_new("amd-host", &f), 0);
+        ck_assert_int_eq(nv_host_load(&h), 0);
+        ck_assert_int_eq(h->vm_scan_error, 0);
+        h = nv_host_free(h);
+
+        ck_assert_int_eq(nv_fixture_remove(f, "/proc"), 0);
+        ck_assert_int_eq(nv_fixture_write(f, "/proc", "not a directory\n"), 0);
+        ck_assert_int_eq(nv_host_load(&h), 0);
+        ck_assert_int_eq(h->vm_scan_error, -ENOTDIR);
+        ck_assert_uint_eq(h->vm_count, 0);
+        h = nv_host_free(h);
+        nv_fixture_free(f);
+}
+END_TEST
+
 /* libkmod joins the options entries of all files and the kernel command line into one string:
  * an entry that ends the kernel's arguments hides the entries after it. */
 START_TEST(test_arguments_end_across_files)
@@ -445,6 +466,7 @@ static Suite *host_suite(void)
         tcase_add_test(tc, test_all_hosts_covered);
         tcase_add_test(tc, test_snapshot_is_fresh);
         tcase_add_test(tc, test_arguments_end_across_files);
+        tcase_add_test(tc, test_vm_scan_error);
         tcase_add_test(tc, test_kernel_default);
         /* Copying a host and running depmod takes a moment under valgrind. */
         tcase_set_timeout(tc, 120);
