@@ -130,6 +130,27 @@ Daemon *daemon_free(Daemon *d)
         return NULL;
 }
 
+/* Longer than any object this daemon has or will have. */
+#define OBJECT_PATH_MAX 1024
+
+/* sd-bus looks an object path up prefix by prefix, in time quadratic in its length: a call at a
+ * path of 64 KiB, which any local user may send, would keep the daemon busy for a second. Such a
+ * call is answered before the lookup. */
+static int filter_long_paths(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        const char *path;
+        size_t l;
+
+        if (sd_bus_message_is_method_call(m, NULL, NULL) <= 0)
+                return 0;
+        path = sd_bus_message_get_path(m);
+        l = path ? strlen(path) : 0;
+        if (l <= OBJECT_PATH_MAX)
+                return 0;
+        return sd_bus_error_setf(
+                error, SD_BUS_ERROR_UNKNOWN_OBJECT, "No object has a path of %zu bytes.", l);
+}
+
 /* Exit sources run by priority: this one runs before the one sd_bus_attach_event() adds, which
  * flushes and closes the connection, so the answers still reach the callers. */
 static int on_exit_answer_pending(sd_event_source *s, void *userdata)
@@ -152,6 +173,10 @@ int daemon_start(Daemon *d, const sd_bus_vtable *vtable)
         r = sd_bus_open_system(&d->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
+
+        r = sd_bus_add_filter(d->bus, NULL, filter_long_paths, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the bus filter: %m");
 
         r = sd_bus_add_object_vtable(d->bus, NULL, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, vtable, d);
         if (r < 0)

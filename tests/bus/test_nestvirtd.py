@@ -310,6 +310,23 @@ class VmScanErrorTest(BusTestCase):
         c.ok(BUS_NAME, OBJECT_PATH, INTERFACE, 'Check')
 
 
+class LongPathTest(BusTestCase):
+    """A call at an object path far longer than any of the daemon's is answered before sd-bus
+    looks it up (a lookup that takes time quadratic in the path's length)."""
+
+    def test_long_object_path(self):
+        c = self.h.caller()
+        path = ('/a' * 16384)[:32768]
+        for iface, member, sig, args in ((INTERFACE, 'Check', '', []),
+                                         (PROPERTIES, 'Get', 'ss', [INTERFACE, 'Version']),
+                                         (INTROSPECTABLE, 'Introspect', '', [])):
+            r = c.call1(BUS_NAME, path, iface, member, sig, args)
+            self.assertFalse(r['ok'])
+            self.assertEqual(r['error'], 'org.freedesktop.DBus.Error.UnknownObject')
+            self.assertIn('32768 bytes', r['message'])
+        self.assertEqual(c.get('Vendor'), ('s', 'amd'))
+
+
 class SigtermTest(BusTestCase):
     def test_sigterm(self):
         c = self.h.caller()
