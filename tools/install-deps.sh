@@ -8,7 +8,7 @@ packages="
         libsystemd-dev libkmod-dev libudev-dev libglib2.0-dev libjson-glib-dev check
         dbus-daemon dbus-bin polkitd python3 python3-dbus python3-gi python3-dbusmock
         systemd kmod passwd util-linux libxml2-utils valgrind man-db groff-base
-        qemu-system-x86 busybox-static cpio debootstrap e2fsprogs psmisc lsof
+        qemu-system-x86 busybox-static cpio debootstrap e2fsprogs psmisc lsof strace
 "
 
 missing=""
