@@ -215,6 +215,24 @@ def run_in_pty(argv, env, timeout=30):
     return os.waitstatus_to_exitcode(status), out.decode().replace('\r\n', '\n')
 
 
+def start_monitor(case, *args, argv_prefix=(), env=None):
+    """nestvirtctl monitor in the background for a BusTestCase, stopped at its cleanup; returns
+    (process, Lines)."""
+    stderr = open(os.path.join(case.h.tmp, 'monitor.stderr'), 'w')
+    proc = subprocess.Popen(list(argv_prefix) + [case.h.nestvirtctl, 'monitor'] + list(args),
+                            env=env or ctl_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=stderr)
+    stderr.close()
+
+    def stop():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    case.addCleanup(stop)
+    return proc, Lines(proc)
+
+
 class ClientCase(BusTestCase):
     """A bus test with helpers for nestvirtctl. PROCS names a tree of tests/fixtures/procs whose
     processes join the fixture host."""
@@ -257,20 +275,7 @@ class ClientCase(BusTestCase):
                 self.assertGolden('%s-%s' % (verb, tag), self.ctl(verb).stdout)
 
     def start_monitor(self, *args, argv_prefix=(), env=None):
-        """nestvirtctl monitor in the background; returns (process, Lines)."""
-        stderr = open(os.path.join(self.h.tmp, 'monitor.stderr'), 'w')
-        proc = subprocess.Popen(list(argv_prefix) + [self.h.nestvirtctl, 'monitor'] + list(args),
-                                env=env or ctl_env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=stderr)
-        stderr.close()
-
-        def stop():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-        self.addCleanup(stop)
-        return proc, Lines(proc)
+        return start_monitor(self, *args, argv_prefix=argv_prefix, env=env)
 
     def monitor_stderr(self):
         return nvtest.read_file(os.path.join(self.h.tmp, 'monitor.stderr'), '')

@@ -290,18 +290,7 @@ class SubscribeTest(WatchCase):
     def test_monitor_subscribes(self):
         import test_client
         self.write_host(ETC_CONF, OPTIONS_ON)
-        stderr = open(os.path.join(self.h.tmp, 'monitor.stderr'), 'w')
-        proc = subprocess.Popen([self.h.nestvirtctl, 'monitor'], env=test_client.ctl_env(),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
-        stderr.close()
-
-        def stop():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-        self.addCleanup(stop)
-        lines = test_client.Lines(proc)
+        proc, lines = test_client.start_monitor(self)
         lines.wait_for(r'Watching nestvirtd', timeout=60)
         pids = self.h.running()
         self.assertEqual(len(pids), 1, pids)
