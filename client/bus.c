@@ -29,6 +29,7 @@
  * lead: the sentence's start, completed by the action unless fixed says the whole start.
  * hint: for a query; hint_change: for a call that asked for a change (polkit guards those;
  * queries are open to everyone, so a denial there comes from the bus policy). NULL: no hint.
+ * hint_vm: for a change of a VM, where it differs from hint_change; NULL: hint_change.
  */
 typedef struct {
         const char *name;
@@ -38,6 +39,7 @@ typedef struct {
         const char *fixed;
         const char *hint;
         const char *hint_change;
+        const char *hint_vm;
 } ErrorReport;
 
 #define FAILED         "Failed to"
@@ -86,15 +88,33 @@ static const ErrorReport error_reports[] = {
         { NV_ERROR_MODULES_DISABLED, FALSE, NV_EXIT_NOT_SUPPORTED, FAILED, NULL,
                 SAME("only a reboot lifts this; --persistent still changes the setting for the next "
                      "boot.") },
+        /* For a VM, the message says what its manager can express instead. */
         { NV_ERROR_NOT_SUPPORTED, FALSE, NV_EXIT_NOT_SUPPORTED, FAILED, NULL,
-                ONLY_CHANGE("'nestvirtctl check' explains what this host lacks.") },
+                ONLY_CHANGE("'nestvirtctl check' explains what this host lacks."),
+                "the message says what the VM's manager can express; to expose, --host-model uses the host "
+                "CPU model instead of a CPU flag." },
+        /* The daemon's message names the VMs. */
+        { NV_ERROR_VMS_REQUIRE_NESTING, FALSE, NV_EXIT_VMS_REQUIRE_NESTING, FAILED, NULL,
+                ONLY_CHANGE("hide vmx/svm from them first ('nestvirtctl vm hide VM'), or pass "
+                            "--ignore-requiring-vms to turn it off anyway: then they fail to start until "
+                            "it is on again.") },
+        /* The message names the lock. */
+        { NV_ERROR_LOCKED, FALSE, NV_EXIT_LOCKED, FAILED, NULL,
+                ONLY_CHANGE("run this again when the task that holds the lock (a backup, migration or "
+                            "snapshot) has ended; 'qm unlock VMID' only when none runs.") },
+        { NV_ERROR_NO_SUCH_VM, FALSE, NV_EXIT_NO_SUCH_VM, FAILED, NULL,
+                SAME("the VM was removed meanwhile; 'nestvirtctl vms' lists the VMs now.") },
+        /* The message has the manager's own words. */
+        { NV_ERROR_MANAGER_FAILED, FALSE, NV_EXIT_MANAGER_FAILED, FAILED, NULL,
+                ONLY_CHANGE("the VM manager refused the change; when someone else changed the VM's "
+                            "configuration meanwhile, run this again.") },
         /* The daemon's message says what failed and what the rollback restored. */
         { NV_ERROR_RELOAD_FAILED, FALSE, NV_EXIT_FAILURE, FAILED, NULL,
                 SAME("'nestvirtctl status' shows the state now; 'journalctl -u nestvirtd.service' has the "
                      "details.") },
 };
 
-static const ErrorReport error_other = { NULL, FALSE, NV_EXIT_FAILURE, FAILED, NULL, NULL, NULL };
+static const ErrorReport error_other = { NULL, FALSE, NV_EXIT_FAILURE, FAILED, NULL, NULL, NULL, NULL };
 
 static const ErrorReport *find_report(const GError *error)
 {
@@ -126,8 +146,27 @@ gboolean nv_bus_error_is_reported(const GError *error)
         return g_error_matches(error, NV_BUS_ERROR, NV_BUS_ERROR_REPORTED);
 }
 
+typedef enum {
+        CALL_QUERY,
+        CALL_CHANGE,
+        CALL_VM_CHANGE,
+} CallKind;
+
+static const char *report_hint(const ErrorReport *e, CallKind kind)
+{
+        switch (kind) {
+        case CALL_QUERY:
+                return e->hint;
+        case CALL_CHANGE:
+                return e->hint_change;
+        case CALL_VM_CHANGE:
+                return e->hint_vm ? e->hint_vm : e->hint_change;
+        }
+        g_assert_not_reached();
+}
+
 /* Prints the error of a failed call and returns its exit code. */
-static NvExitCode report_error(const GError *error, const char *action, gboolean change)
+static NvExitCode report_error(const GError *error, const char *action, CallKind kind)
 {
         g_autoptr(GError) stripped = NULL;
         const ErrorReport *e;
@@ -146,7 +185,7 @@ static NvExitCode report_error(const GError *error, const char *action, gboolean
         else
                 g_printerr("%s %s: %s\n", e->lead, action, stripped->message);
 
-        hint = change ? e->hint_change : e->hint;
+        hint = report_hint(e, kind);
         if (hint)
                 g_printerr("Hint: %s\n", hint);
         return e->exit_code;
@@ -154,12 +193,17 @@ static NvExitCode report_error(const GError *error, const char *action, gboolean
 
 NvExitCode nv_bus_report_error(const GError *error, const char *action)
 {
-        return report_error(error, action, FALSE);
+        return report_error(error, action, CALL_QUERY);
 }
 
 NvExitCode nv_bus_report_change_error(const GError *error, const char *action)
 {
-        return report_error(error, action, TRUE);
+        return report_error(error, action, CALL_CHANGE);
+}
+
+NvExitCode nv_bus_report_vm_change_error(const GError *error, const char *action)
+{
+        return report_error(error, action, CALL_VM_CHANGE);
 }
 
 gboolean nv_bus_error_is(const GError *error, const char *name)

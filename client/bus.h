@@ -37,6 +37,9 @@ NvExitCode nv_bus_report_error(const GError *error, const char *action);
  * do about a refusal (authorization, VMs that hold the module, a built-in module, ...). */
 NvExitCode nv_bus_report_change_error(const GError *error, const char *action);
 
+/* Like nv_bus_report_change_error(), for a change of one VM (SetExposure). */
+NvExitCode nv_bus_report_vm_change_error(const GError *error, const char *action);
+
 /* Whether a failed call's error is the D-Bus error name. */
 gboolean nv_bus_error_is(const GError *error, const char *name);
 

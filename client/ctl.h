@@ -28,6 +28,9 @@ typedef struct {
         int columns; /* the terminal's width when stdout is one, else 0 (do not wrap) */
         NvScope scope; /* 0 when neither --runtime nor --persistent was given */
         gboolean ask_password; /* FALSE with --no-ask-password */
+        gboolean host_model; /* --host-model: vm expose through the host CPU model */
+        gboolean enable_host; /* --enable-host: vm expose turns host nesting on first */
+        gboolean ignore_requiring_vms; /* --ignore-requiring-vms: disable despite VMs that need it */
         char *host; /* -H: [USER@]HOST reached over ssh; NULL for this machine */
         GDBusConnection *bus; /* connected on first use: --help and usage errors need no bus */
         GSubprocess *transport; /* with -H: the ssh process that carries the connection */

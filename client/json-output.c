@@ -26,7 +26,7 @@
  *     "VMCount":              number
  *   }
  *
- * The forms of "vms", "check" and "monitor" are described where they are built, below.
+ * The forms of "vms", "vm", "check" and "monitor" are described where they are built, below.
  *
  * A property the daemon does not send is absent. Every value but NestedSettings' is converted by
  * json-glib's GVariant serializer: integers as numbers, strings, object paths and signatures as
@@ -92,9 +92,9 @@ static NvExitCode print_object(JsonObject *o, NvJsonMode mode)
         return nv_json_print_node(root, mode);
 }
 
-NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
+/* Adds one member per property of props (an a{sv}), in its order. */
+static void add_properties(JsonObject *o, GVariant *props)
 {
-        g_autoptr(JsonObject) o = json_object_new();
         GVariantIter iter;
         const char *name;
         GVariant *value;
@@ -102,7 +102,13 @@ NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
         g_variant_iter_init(&iter, props);
         while (g_variant_iter_loop(&iter, "{&sv}", &name, &value))
                 json_object_set_member(o, name, nv_json_property_node(name, value));
+}
 
+NvExitCode nv_json_print_properties(GVariant *props, NvJsonMode mode)
+{
+        g_autoptr(JsonObject) o = json_object_new();
+
+        add_properties(o, props);
         return print_object(o, mode);
 }
 
@@ -136,37 +142,66 @@ NvExitCode nv_json_print_enforce(const char *nested, gboolean changed, NvJsonMod
 }
 
 /*
- * "vms": ListVMs as one object, with the member names of the contract's documentation:
+ * "vms" and "vm show": each VM object as one object, its D-Bus object path first and then every
+ * property of org.nestvirt.NestVirt1.VM as the daemon sent it, named as on D-Bus:
  *
- *   {
- *     "vms": [ { "pid": number, "uid": number, "command": string, "name": string,
- *                "manager": string, "vm_id": string, "nesting": string, "cpu": string }, ... ],
- *     "uninspected": number
- *   }
+ *   { "ObjectPath": string, "Manager": string, "Id": string, "Name": string, "Running": boolean,
+ *     "Pid": number, "ExposedNow": string, "CpuNow": string, "NextStart": string,
+ *     "NextStartBy": string, "Cpu": string, "Requires": boolean, "Pending": boolean,
+ *     "UsesKVM": boolean, "Lock": string, "Notes": [ string, ... ] }
  *
- * Empty strings stay empty strings (the bus has no null), so the JSON equals the reply.
+ * "vms" prints { "vms": [ those, sorted as the table ], "uninspected": number }; uninspected is
+ * ListVMs' count of processes that could not be looked at, absent when ListVMs failed.
  */
-NvExitCode nv_json_print_vms(const NvVmList *l, NvJsonMode mode)
+static JsonObject *vm_object(const NvVmObject *vm)
+{
+        JsonObject *o = json_object_new();
+
+        json_object_set_string_member(o, "ObjectPath", vm->path);
+        add_properties(o, vm->props);
+        return o;
+}
+
+NvExitCode nv_json_print_vm_objects(const NvVmObjectList *l, const guint32 *uninspected, NvJsonMode mode)
 {
         g_autoptr(JsonObject) o = json_object_new();
         g_autoptr(JsonArray) vms = json_array_sized_new(l->vms->len);
 
-        for (guint i = 0; i < l->vms->len; i++) {
-                const NvVmEntry *e = &g_array_index(l->vms, NvVmEntry, i);
-                JsonObject *vm = json_object_new();
-
-                json_object_set_int_member(vm, "pid", e->pid);
-                json_object_set_int_member(vm, "uid", e->uid);
-                json_object_set_string_member(vm, "command", e->command);
-                json_object_set_string_member(vm, "name", e->name);
-                json_object_set_string_member(vm, "manager", e->manager);
-                json_object_set_string_member(vm, "vm_id", e->vm_id);
-                json_object_set_string_member(vm, "nesting", e->nesting);
-                json_object_set_string_member(vm, "cpu", e->cpu);
-                json_array_add_object_element(vms, vm);
-        }
+        for (guint i = 0; i < l->vms->len; i++)
+                json_array_add_object_element(vms, vm_object(l->vms->pdata[i]));
         json_object_set_array_member(o, "vms", g_steal_pointer(&vms));
-        json_object_set_int_member(o, "uninspected", l->uninspected);
+        if (uninspected)
+                json_object_set_int_member(o, "uninspected", *uninspected);
+        return print_object(o, mode);
+}
+
+NvExitCode nv_json_print_vm_object(const NvVmObject *vm, NvJsonMode mode)
+{
+        g_autoptr(JsonObject) o = vm_object(vm);
+
+        return print_object(o, mode);
+}
+
+/*
+ * "vm expose" and "vm hide": SetExposure's reply, { "NextStart": string, "RestartNeeded":
+ * boolean, "Notes": [ string, ... ] }; with --enable-host also the members of enable's.
+ */
+NvExitCode nv_json_print_set_exposure(
+        const NvSetExposureReply *r, const NvSetNestedReply *host, NvJsonMode mode)
+{
+        g_autoptr(JsonObject) o = json_object_new();
+        JsonArray *notes = json_array_new();
+
+        json_object_set_string_member(o, "NextStart", r->next_start);
+        json_object_set_boolean_member(o, "RestartNeeded", r->restart_needed);
+        for (const char **n = r->notes; n && *n; n++)
+                json_array_add_string_element(notes, *n);
+        json_object_set_array_member(o, "Notes", notes);
+        if (host) {
+                json_object_set_string_member(o, "Nested", host->nested);
+                json_object_set_string_member(o, "NestedNextLoad", host->next_load);
+                json_object_set_string_member(o, "NestedNextLoadSource", host->next_load_source);
+        }
         return print_object(o, mode);
 }
 

@@ -18,8 +18,15 @@ NvExitCode nv_json_print_set_nested(const NvSetNestedReply *r, NvJsonMode mode);
 NvExitCode nv_json_print_reset(const NvResetReply *r, NvJsonMode mode);
 NvExitCode nv_json_print_enforce(const char *nested, gboolean changed, NvJsonMode mode);
 
-/* Prints ListVMs as {"vms": [...], "uninspected": N}. */
-NvExitCode nv_json_print_vms(const NvVmList *l, NvJsonMode mode);
+/* Prints the VM objects as {"vms": [...], "uninspected": N}; uninspected NULL leaves it out. */
+NvExitCode nv_json_print_vm_objects(const NvVmObjectList *l, const guint32 *uninspected, NvJsonMode mode);
+
+/* Prints one VM object: its path and every property. */
+NvExitCode nv_json_print_vm_object(const NvVmObject *vm, NvJsonMode mode);
+
+/* Prints SetExposure's reply; host, when not NULL, is SetNested's of --enable-host. */
+NvExitCode nv_json_print_set_exposure(
+        const NvSetExposureReply *r, const NvSetNestedReply *host, NvJsonMode mode);
 
 /* Prints Check as an array of {"id", "level", "summary", "hint"}. */
 NvExitCode nv_json_print_findings(const NvFindingList *l, NvJsonMode mode);

@@ -9,7 +9,8 @@
 #include "nestvirt-client.h"
 #include "polkit-agent.h"
 
-#define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
+#define PROPERTIES_INTERFACE     "org.freedesktop.DBus.Properties"
+#define OBJECT_MANAGER_INTERFACE "org.freedesktop.DBus.ObjectManager"
 
 static GDBusConnection *connect_bus(NvCtl *ctl, GError **error)
 {
@@ -35,8 +36,9 @@ static GVariant *call_query(NvCtl *ctl, const char *interface, const char *metho
                 params, G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
 }
 
-static GVariant *call_change(
-        NvCtl *ctl, const char *method, GVariant *parameters, const char *reply_type, GError **error)
+/* path and interface: the daemon's main object, or a VM's. */
+static GVariant *call_change_at(NvCtl *ctl, const char *path, const char *interface, const char *method,
+        GVariant *parameters, const char *reply_type, GError **error)
 {
         g_autoptr(GVariant) params = g_variant_ref_sink(parameters);
         g_autoptr(NvPolkitAgent) agent = NULL;
@@ -55,9 +57,16 @@ static GVariant *call_change(
                         agent = nv_polkit_agent_open();
         }
 
-        return g_dbus_connection_call_sync(bus, NESTVIRT_BUS_NAME, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE,
-                method, params, G_VARIANT_TYPE(reply_type), flags,
+        return g_dbus_connection_call_sync(bus, NESTVIRT_BUS_NAME, path, interface, method, params,
+                G_VARIANT_TYPE(reply_type), flags,
                 ctl->ask_password ? NV_CHANGE_TIMEOUT_INTERACTIVE_MS : NV_CHANGE_TIMEOUT_MS, NULL, error);
+}
+
+static GVariant *call_change(
+        NvCtl *ctl, const char *method, GVariant *parameters, const char *reply_type, GError **error)
+{
+        return call_change_at(
+                ctl, NESTVIRT_OBJECT_PATH, NESTVIRT_INTERFACE, method, parameters, reply_type, error);
 }
 
 gboolean nv_client_get_all(NvCtl *ctl, GVariant **ret_props, GError **error)
@@ -151,6 +160,30 @@ gboolean nv_client_check(NvCtl *ctl, NvFindingList *ret, GError **error)
         return TRUE;
 }
 
+gboolean nv_client_get_vm_objects(NvCtl *ctl, NvVmObjectList *ret, GError **error)
+{
+        g_autoptr(GVariant) reply = call_query(
+                ctl, OBJECT_MANAGER_INTERFACE, "GetManagedObjects", NULL, "(a{oa{sa{sv}}})", error);
+
+        if (!reply)
+                return FALSE;
+        nv_vm_object_list_init(ret, reply);
+        return TRUE;
+}
+
+gboolean nv_client_set_exposure(NvCtl *ctl, const char *vm_path, gboolean expose, guint64 flags,
+        NvSetExposureReply *ret, GError **error)
+{
+        GVariant *reply = call_change_at(ctl, vm_path, NESTVIRT_VM_INTERFACE, "SetExposure",
+                g_variant_new("(bt)", expose, flags), "(sbas)", error);
+
+        if (!reply)
+                return FALSE;
+        *ret = (NvSetExposureReply){ .reply = reply };
+        g_variant_get(reply, "(&sb^a&s)", &ret->next_start, &ret->restart_needed, &ret->notes);
+        return TRUE;
+}
+
 gboolean nv_client_subscribe(NvCtl *ctl, GError **error)
 {
         g_autoptr(GVariant) reply = call_query(ctl, NESTVIRT_INTERFACE, "Subscribe", NULL, "()", error);
@@ -233,6 +266,13 @@ void nv_enforce_reply_clear(NvEnforceReply *r)
 {
         g_clear_pointer(&r->reply, g_variant_unref);
         *r = (NvEnforceReply){};
+}
+
+void nv_set_exposure_reply_clear(NvSetExposureReply *r)
+{
+        g_free(r->notes);
+        g_clear_pointer(&r->reply, g_variant_unref);
+        *r = (NvSetExposureReply){};
 }
 
 void nv_vm_list_clear(NvVmList *l)

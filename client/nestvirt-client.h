@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "ctl.h"
 #include "status-info.h"
+#include "vm-objects.h"
 
 typedef struct {
         GVariant *reply;
@@ -36,6 +37,13 @@ typedef struct {
         const char *nested;
         gboolean changed;
 } NvEnforceReply;
+
+typedef struct {
+        GVariant *reply;
+        const char *next_start;
+        gboolean restart_needed;
+        const char **notes; /* NULL-terminated; the strings are the reply's */
+} NvSetExposureReply;
 
 /* One process that holds KVM, as ListVMs describes it. */
 typedef struct {
@@ -71,12 +79,14 @@ typedef struct {
 void nv_set_nested_reply_clear(NvSetNestedReply *r);
 void nv_reset_reply_clear(NvResetReply *r);
 void nv_enforce_reply_clear(NvEnforceReply *r);
+void nv_set_exposure_reply_clear(NvSetExposureReply *r);
 void nv_vm_list_clear(NvVmList *l);
 void nv_finding_list_clear(NvFindingList *l);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NvSetNestedReply, nv_set_nested_reply_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NvResetReply, nv_reset_reply_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NvEnforceReply, nv_enforce_reply_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NvSetExposureReply, nv_set_exposure_reply_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NvVmList, nv_vm_list_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NvFindingList, nv_finding_list_clear)
 
@@ -93,8 +103,15 @@ gboolean nv_client_set_nested(
         NvCtl *ctl, gboolean enable, guint64 flags, NvSetNestedReply *ret, GError **error);
 gboolean nv_client_reset_persistent(NvCtl *ctl, guint64 flags, NvResetReply *ret, GError **error);
 gboolean nv_client_enforce(NvCtl *ctl, guint64 flags, NvEnforceReply *ret, GError **error);
+/* SetExposure on the VM object at vm_path; flags: NV_EXPOSE_* bits. */
+gboolean nv_client_set_exposure(NvCtl *ctl, const char *vm_path, gboolean expose, guint64 flags,
+        NvSetExposureReply *ret, GError **error);
 
+/* ListVMs: the processes that hold KVM. The VM objects supersede it; its uninspected count is
+ * what they do not tell. */
 gboolean nv_client_list_vms(NvCtl *ctl, NvVmList *ret, GError **error);
+/* GetManagedObjects: every VM object, running or not, sorted (vm-objects.h). */
+gboolean nv_client_get_vm_objects(NvCtl *ctl, NvVmObjectList *ret, GError **error);
 gboolean nv_client_check(NvCtl *ctl, NvFindingList *ret, GError **error);
 
 /* Keeps the daemon from exiting on idle while this connection lasts. */

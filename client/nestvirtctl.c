@@ -35,6 +35,9 @@ enum {
         ARG_RUNTIME,
         ARG_PERSISTENT,
         ARG_NO_ASK_PASSWORD,
+        ARG_HOST_MODEL,
+        ARG_ENABLE_HOST,
+        ARG_IGNORE_REQUIRING_VMS,
 };
 
 static const struct option options[] = {
@@ -45,6 +48,9 @@ static const struct option options[] = {
         { "runtime", no_argument, NULL, ARG_RUNTIME },
         { "persistent", no_argument, NULL, ARG_PERSISTENT },
         { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+        { "host-model", no_argument, NULL, ARG_HOST_MODEL },
+        { "enable-host", no_argument, NULL, ARG_ENABLE_HOST },
+        { "ignore-requiring-vms", no_argument, NULL, ARG_IGNORE_REQUIRING_VMS },
         { "host", required_argument, NULL, 'H' },
         {},
 };
@@ -60,6 +66,9 @@ static const struct {
         { "   --runtime", "Change only the live value (enable, disable)" },
         { "   --persistent", "Change only the next boot's value (enable, disable)" },
         { "   --no-ask-password", "Do not let polkit ask for a password" },
+        { "   --host-model", "Expose through the host CPU model, not a flag (vm expose)" },
+        { "   --enable-host", "Turn host nesting on too (vm expose)" },
+        { "   --ignore-requiring-vms", "Disable even though VMs require nesting (disable)" },
         { "-H --host=[USER@]HOST", "Operate on a remote host (over ssh)" },
 };
 
@@ -72,7 +81,12 @@ static const struct {
         { NV_EXIT_USAGE, "usage error" },
         { NV_EXIT_NOT_AUTHORIZED, "not authorized" },
         { NV_EXIT_VMS_RUNNING, "VMs hold the KVM module" },
-        { NV_EXIT_NOT_SUPPORTED, "not supported on this host" },
+        { NV_EXIT_NOT_SUPPORTED, "not supported on this host or by the VM's manager" },
+        { NV_EXIT_LOCKED, "the VM is locked by its manager" },
+        { NV_EXIT_NO_SUCH_VM, "no such VM" },
+        { NV_EXIT_VM_AMBIGUOUS, "the name matches several VMs" },
+        { NV_EXIT_MANAGER_FAILED, "the VM's manager refused or failed" },
+        { NV_EXIT_VMS_REQUIRE_NESTING, "VMs require nesting at their next start" },
 };
 
 static void help(void)
@@ -94,7 +108,7 @@ static void help(void)
 
         printf("\nExit status:\n");
         for (size_t i = 0; i < G_N_ELEMENTS(exit_help); i++)
-                printf("  %d  %s\n", (int) exit_help[i].code, exit_help[i].meaning);
+                printf("  %-2d  %s\n", (int) exit_help[i].code, exit_help[i].meaning);
 
         printf("\nSee the nestvirtctl(1) man page for details.\n");
 }
@@ -172,6 +186,15 @@ static int parse_argv(NvCtl *ctl, int argc, char **argv)
                         break;
                 case ARG_NO_ASK_PASSWORD:
                         ctl->ask_password = FALSE;
+                        break;
+                case ARG_HOST_MODEL:
+                        ctl->host_model = TRUE;
+                        break;
+                case ARG_ENABLE_HOST:
+                        ctl->enable_host = TRUE;
+                        break;
+                case ARG_IGNORE_REQUIRING_VMS:
+                        ctl->ignore_requiring_vms = TRUE;
                         break;
                 case ':':
                         g_printerr("Option '%s' needs an argument. " NV_SEE_HELP "\n", argv[optind - 1]);

@@ -4,41 +4,6 @@
 
 #include "status-info.h"
 
-typedef enum {
-        FIELD_STRING,
-        FIELD_BOOL,
-        FIELD_UINT32,
-        FIELD_STRV,
-        FIELD_SETTINGS,
-} FieldKind;
-
-/* One row per property of the contract: a new property is one line here and one field. */
-static const struct {
-        const char *name;
-        const char *signature;
-        FieldKind kind;
-        size_t offset;
-} property_map[] = {
-        { "Version", "s", FIELD_STRING, offsetof(NvStatusInfo, version) },
-        { "KernelRelease", "s", FIELD_STRING, offsetof(NvStatusInfo, kernel_release) },
-        { "Vendor", "s", FIELD_STRING, offsetof(NvStatusInfo, vendor) },
-        { "VendorId", "s", FIELD_STRING, offsetof(NvStatusInfo, vendor_id) },
-        { "Module", "s", FIELD_STRING, offsetof(NvStatusInfo, module) },
-        { "HardwareSupport", "b", FIELD_BOOL, offsetof(NvStatusInfo, hardware_support) },
-        { "Role", "s", FIELD_STRING, offsetof(NvStatusInfo, role) },
-        { "Hypervisor", "s", FIELD_STRING, offsetof(NvStatusInfo, hypervisor) },
-        { "ModuleState", "s", FIELD_STRING, offsetof(NvStatusInfo, module_state) },
-        { "ModuleRefCount", "u", FIELD_UINT32, offsetof(NvStatusInfo, module_ref_count) },
-        { "Nested", "s", FIELD_STRING, offsetof(NvStatusInfo, nested) },
-        { "NestedNextLoad", "s", FIELD_STRING, offsetof(NvStatusInfo, nested_next_load) },
-        { "NestedNextLoadSource", "s", FIELD_STRING, offsetof(NvStatusInfo, nested_next_load_source) },
-        { "NestedSettings", "a(sss)", FIELD_SETTINGS, offsetof(NvStatusInfo, nested_settings) },
-        { "NestedOverridden", "as", FIELD_STRV, offsetof(NvStatusInfo, nested_overridden) },
-        { "NestedConflict", "b", FIELD_BOOL, offsetof(NvStatusInfo, nested_conflict) },
-        { "ModulesDisabled", "b", FIELD_BOOL, offsetof(NvStatusInfo, modules_disabled) },
-        { "VMCount", "u", FIELD_UINT32, offsetof(NvStatusInfo, vm_count) },
-};
-
 static void nested_setting_free(gpointer p)
 {
         NvNestedSetting *s = p;
@@ -67,54 +32,34 @@ static GPtrArray *settings_from_variant(GVariant *value)
         return settings;
 }
 
-static void store_field(NvStatusInfo *info, FieldKind kind, size_t offset, GVariant *value)
-{
-        void *field = (char *) info + offset;
-
-        /* A property sent twice keeps the last value, like a dict would. */
-        switch (kind) {
-        case FIELD_STRING:
-                g_free(*(char **) field);
-                *(char **) field = g_variant_dup_string(value, NULL);
-                break;
-        case FIELD_BOOL:
-                ((NvOptBool *) field)->set = TRUE;
-                ((NvOptBool *) field)->value = g_variant_get_boolean(value);
-                break;
-        case FIELD_UINT32:
-                ((NvOptUint32 *) field)->set = TRUE;
-                ((NvOptUint32 *) field)->value = g_variant_get_uint32(value);
-                break;
-        case FIELD_STRV:
-                g_strfreev(*(char ***) field);
-                *(char ***) field = g_variant_dup_strv(value, NULL);
-                break;
-        case FIELD_SETTINGS:
-                g_clear_pointer((GPtrArray **) field, g_ptr_array_unref);
-                *(GPtrArray **) field = settings_from_variant(value);
-                break;
-        }
-}
+/* One row per property of the contract: a new property is one line here and one field. */
+static const NvPropertyField property_map[] = {
+        { "Version", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, version) },
+        { "KernelRelease", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, kernel_release) },
+        { "Vendor", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, vendor) },
+        { "VendorId", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, vendor_id) },
+        { "Module", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, module) },
+        { "HardwareSupport", "b", NV_FIELD_BOOL, offsetof(NvStatusInfo, hardware_support) },
+        { "Role", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, role) },
+        { "Hypervisor", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, hypervisor) },
+        { "ModuleState", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, module_state) },
+        { "ModuleRefCount", "u", NV_FIELD_UINT32, offsetof(NvStatusInfo, module_ref_count) },
+        { "Nested", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, nested) },
+        { "NestedNextLoad", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, nested_next_load) },
+        { "NestedNextLoadSource", "s", NV_FIELD_STRING, offsetof(NvStatusInfo, nested_next_load_source) },
+        { "NestedSettings", "a(sss)", NV_FIELD_ARRAY, offsetof(NvStatusInfo, nested_settings),
+                settings_from_variant },
+        { "NestedOverridden", "as", NV_FIELD_STRV, offsetof(NvStatusInfo, nested_overridden) },
+        { "NestedConflict", "b", NV_FIELD_BOOL, offsetof(NvStatusInfo, nested_conflict) },
+        { "ModulesDisabled", "b", NV_FIELD_BOOL, offsetof(NvStatusInfo, modules_disabled) },
+        { "VMCount", "u", NV_FIELD_UINT32, offsetof(NvStatusInfo, vm_count) },
+};
 
 NvStatusInfo *nv_status_info_new(GVariant *props)
 {
         NvStatusInfo *info = g_new0(NvStatusInfo, 1);
-        GVariantIter iter;
-        const char *name;
-        GVariant *value;
 
-        g_variant_iter_init(&iter, props);
-        while (g_variant_iter_loop(&iter, "{&sv}", &name, &value)) {
-                for (size_t i = 0; i < G_N_ELEMENTS(property_map); i++) {
-                        if (!g_str_equal(name, property_map[i].name))
-                                continue;
-                        /* A type other than the contract's is treated as absent, never trusted. */
-                        if (g_variant_is_of_type(value, G_VARIANT_TYPE(property_map[i].signature)))
-                                store_field(info, property_map[i].kind, property_map[i].offset, value);
-                        break;
-                }
-        }
-
+        nv_property_fields_store(info, property_map, G_N_ELEMENTS(property_map), props);
         return info;
 }
 
@@ -123,24 +68,6 @@ void nv_status_info_free(NvStatusInfo *info)
         if (!info)
                 return;
 
-        /* Freed through the map, so a field added there can not be forgotten here. */
-        for (size_t i = 0; i < G_N_ELEMENTS(property_map); i++) {
-                void *field = (char *) info + property_map[i].offset;
-
-                switch (property_map[i].kind) {
-                case FIELD_STRING:
-                        g_free(*(char **) field);
-                        break;
-                case FIELD_STRV:
-                        g_strfreev(*(char ***) field);
-                        break;
-                case FIELD_SETTINGS:
-                        g_clear_pointer((GPtrArray **) field, g_ptr_array_unref);
-                        break;
-                case FIELD_BOOL:
-                case FIELD_UINT32:
-                        break;
-                }
-        }
+        nv_property_fields_clear(info, property_map, G_N_ELEMENTS(property_map));
         g_free(info);
 }

@@ -3,16 +3,7 @@
 
 #include <glib.h>
 
-/* A property that may be absent from the reply keeps that fact, so it can print as "n/a". */
-typedef struct {
-        gboolean set;
-        gboolean value;
-} NvOptBool;
-
-typedef struct {
-        gboolean set;
-        guint32 value;
-} NvOptUint32;
+#include "prop-fields.h"
 
 /* One element of NestedSettings. */
 typedef struct {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* "nestvirtctl enable|disable [--runtime] [--persistent]": SetNested. Without either option both
- * parts change: the live value now (a reload of the module) and the drop-in for the next boot. */
+ * parts change: the live value now (a reload of the module) and the drop-in for the next boot.
+ * disable refuses while VMs require nesting at their next start, unless --ignore-requiring-vms. */
 
 #include <stdio.h>
 
@@ -10,6 +11,7 @@
 #include "nested-text.h"
 #include "nestvirt-client.h"
 #include "status-info.h"
+#include "text.h"
 #include "verbs.h"
 
 /* What happened to the module, for the parenthesis after "now". */
@@ -70,12 +72,32 @@ static void print_result(const NvStatusInfo *before, NvScope scope, const char *
         }
 }
 
-NvExitCode nv_verb_set(NvCtl *ctl, int argc, char **argv)
+/* Refused because VMs require nesting: the command that hides it from each, after the hint. The
+ * daemon's message names them; this only adds what to type. */
+static void print_requiring_vms(NvCtl *ctl)
 {
-        gboolean enable = g_str_equal(argv[0], "enable");
+        g_auto(NvVmObjectList) list = {};
+        g_autoptr(GError) error = NULL;
+
+        if (!nv_client_get_vm_objects(ctl, &list, &error))
+                return;
+        for (guint i = 0; i < list.vms->len; i++) {
+                const NvVmObject *vm = list.vms->pdata[i];
+                g_autofree char *key = NULL, *printable = NULL, *name = NULL;
+
+                if (!vm->requires.set || !vm->requires.value)
+                        continue;
+                key = nv_vm_object_key(vm);
+                printable = nv_text_printable(key);
+                name = nv_text_printable(vm->name);
+                g_printerr("  nestvirtctl vm hide %s%s%s\n", printable, *name ? "    # " : "", name);
+        }
+}
+
+NvExitCode nv_set_nested_and_report(NvCtl *ctl, gboolean enable, NvScope scope, guint64 flags,
+        gboolean print_json, NvSetNestedReply *reply)
+{
         const char *want = enable ? "enabled" : "disabled";
-        NvScope scope = ctl->scope ? ctl->scope : NV_SCOPE_BOTH;
-        g_auto(NvSetNestedReply) reply = {};
         g_autoptr(NvStatusInfo) before = NULL;
         g_autoptr(GError) error = NULL;
         NvExitCode r = NV_EXIT_SUCCESS;
@@ -85,24 +107,39 @@ NvExitCode nv_verb_set(NvCtl *ctl, int argc, char **argv)
         if (!nv_client_get_status(ctl, &before, &error))
                 return nv_bus_report_error(error, "query nestvirtd");
 
-        if (!nv_client_set_nested(ctl, enable, (guint64) scope, &reply, &error))
-                return nv_bus_report_change_error(
+        if (!nv_client_set_nested(ctl, enable, (guint64) scope | flags, reply, &error)) {
+                r = nv_bus_report_change_error(
                         error, enable ? "enable nested virtualization" : "disable nested virtualization");
+                if (nv_bus_error_is(error, NV_ERROR_VMS_REQUIRE_NESTING))
+                        print_requiring_vms(ctl);
+                return r;
+        }
 
-        if (ctl->json != NV_JSON_OFF)
-                r = nv_json_print_set_nested(&reply, ctl->json);
-        else
-                print_result(before, scope, want, reply.nested, reply.next_load, reply.next_load_source);
+        if (ctl->json == NV_JSON_OFF)
+                print_result(before, scope, want, reply->nested, reply->next_load, reply->next_load_source);
+        else if (print_json)
+                r = nv_json_print_set_nested(reply, ctl->json);
 
         /* Warnings go to stderr, so they reach a person even when stdout is JSON for a script;
          * after the result line, also when both are one pipe. */
         fflush(stdout);
-        if ((scope & NV_SCOPE_RUNTIME) && !g_str_equal(reply.nested, want))
+        if ((scope & NV_SCOPE_RUNTIME) && !g_str_equal(reply->nested, want))
                 g_printerr("Warning: nested virtualization is %s now, not %s as asked; 'nestvirtctl status' "
                            "shows why.\n",
-                        reply.nested, want);
+                        reply->nested, want);
         if (scope & NV_SCOPE_PERSISTENT)
-                (void) nv_warn_unless_dropin_decides(before, want, reply.next_load, reply.next_load_source);
+                (void) nv_warn_unless_dropin_decides(
+                        before, want, reply->next_load, reply->next_load_source);
 
         return r;
+}
+
+NvExitCode nv_verb_set(NvCtl *ctl, int argc, char **argv)
+{
+        gboolean enable = g_str_equal(argv[0], "enable");
+        NvScope scope = ctl->scope ? ctl->scope : NV_SCOPE_BOTH;
+        guint64 flags = ctl->ignore_requiring_vms ? NV_SET_IGNORE_REQUIRING_VMS : 0;
+        g_auto(NvSetNestedReply) reply = {};
+
+        return nv_set_nested_and_report(ctl, enable, scope, flags, TRUE, &reply);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* "nestvirtctl vms": ListVMs as a table, one row per process that holds KVM. */
+/* "nestvirtctl vms": the VM objects of GetManagedObjects as a table, one row per VM, running or
+ * not, sorted by manager and id. ListVMs is asked too, for one thing the objects cannot tell: how
+ * many processes nestvirtd could not inspect (they may be VMs it does not list). */
 
-#include <pwd.h>
 #include <stdio.h>
 
 #include "bus.h"
@@ -12,17 +13,7 @@
 #include "pager.h"
 #include "text.h"
 #include "verbs.h"
-
-/* The uid as a user name when this machine knows it. With -H the uid is the other host's, which
- * the local user database cannot name, so it stays a number. */
-static char *user_text(const NvCtl *ctl, guint32 uid)
-{
-        struct passwd *pw = ctl->host ? NULL : getpwuid((uid_t) uid);
-
-        if (pw && pw->pw_name)
-                return nv_text_printable(pw->pw_name);
-        return g_strdup_printf("%" G_GUINT32_FORMAT, uid);
-}
+#include "vm-text.h"
 
 static void print_uninspected(guint32 n)
 {
@@ -35,48 +26,87 @@ static void print_uninspected(guint32 n)
                 n, n == 1 ? "" : "es", n == 1 ? "its" : "their", n == 1 ? "it" : "they");
 }
 
-NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
+static gboolean any_set(const NvVmObjectList *l, gsize offset)
 {
-        static const char *const headers[] = { "PID", "USER", "COMMAND", "NAME", "MANAGER", "VMID",
-                "NESTING", NULL };
-        g_auto(NvVmList) list = {};
-        g_autoptr(NvColumns) table = NULL;
+        for (guint i = 0; i < l->vms->len; i++) {
+                const NvOptBool *b = (const NvOptBool *) ((const char *) l->vms->pdata[i] + offset);
+
+                if (b->set && b->value)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* The uninspected count of ListVMs, or NULL when it failed (an older or newer daemon): the list
+ * of VMs does not depend on it. Called first, so that the scan it makes has refreshed the
+ * objects before they are listed. */
+static const guint32 *query_uninspected(NvCtl *ctl, guint32 *storage)
+{
+        g_auto(NvVmList) processes = {};
         g_autoptr(GError) error = NULL;
 
-        if (!nv_client_list_vms(ctl, &list, &error))
+        if (!nv_client_list_vms(ctl, &processes, &error)) {
+                g_debug("ListVMs failed, no count of uninspected processes: %s", error->message);
+                return NULL;
+        }
+        *storage = processes.uninspected;
+        return storage;
+}
+
+static void add_row(NvColumns *table, const NvVmObject *vm)
+{
+        gboolean running = vm->running.set && vm->running.value;
+        g_autofree char *name = nv_text_printable(vm->name), *manager = nv_text_printable(vm->manager),
+                        *id = nv_text_printable(vm->id), *now = nv_text_printable(vm->exposed_now),
+                        *next = nv_vm_next_cell(vm);
+
+        /* What the guest sees now means nothing while it does not run. */
+        nv_columns_add(table,
+                (const char *const[]){ name, manager, id, nv_vm_yes_no(vm->running), running ? now : NULL,
+                        next, nv_vm_yes_no(vm->pending), nv_vm_yes_no(vm->requires) });
+}
+
+NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
+{
+        static const char *const headers[] = { "NAME", "MANAGER", "ID", "RUNNING", "NOW", "NEXT", "PENDING",
+                "REQUIRES", NULL };
+        g_auto(NvVmObjectList) list = {};
+        g_autoptr(NvColumns) table = NULL;
+        g_autoptr(GError) error = NULL;
+        guint32 storage = 0;
+        const guint32 *uninspected;
+        gboolean pending, requires;
+
+        uninspected = query_uninspected(ctl, &storage);
+        if (!nv_client_get_vm_objects(ctl, &list, &error))
                 return nv_bus_report_error(error, "list the VMs");
 
         if (ctl->json != NV_JSON_OFF)
-                return nv_json_print_vms(&list, ctl->json);
+                return nv_json_print_vm_objects(&list, uninspected, ctl->json);
 
         if (list.vms->len == 0) {
-                printf(list.uninspected == 0 ? "No VMs hold KVM.\n"
-                                             : "No VMs hold KVM among the processes inspected.\n");
-                print_uninspected(list.uninspected);
+                printf("No VMs.\n");
+                print_uninspected(uninspected ? *uninspected : 0);
                 return NV_EXIT_SUCCESS;
         }
 
         table = nv_columns_new(headers, ctl->color);
-        for (guint i = 0; i < list.vms->len; i++) {
-                const NvVmEntry *vm = &g_array_index(list.vms, NvVmEntry, i);
-                g_autofree char *pid_s = g_strdup_printf("%" G_GUINT32_FORMAT, vm->pid);
-                g_autofree char *user_s = user_text(ctl, vm->uid);
-                g_autofree char *comm_s = nv_text_printable(vm->command),
-                                *name_s = nv_text_printable(vm->name),
-                                *manager_s = nv_text_printable(vm->manager),
-                                *vm_id_s = nv_text_printable(vm->vm_id),
-                                *nesting_s = nv_text_printable(vm->nesting);
-
-                nv_columns_add(table,
-                        (const char *const[]){
-                                pid_s, user_s, comm_s, name_s, manager_s, vm_id_s, nesting_s });
-        }
+        for (guint i = 0; i < list.vms->len; i++)
+                add_row(table, list.vms->pdata[i]);
 
         nv_pager_open(ctl);
         nv_columns_print(table, stdout);
-        if (list.uninspected > 0) {
+
+        /* A legend only for the columns that say yes somewhere. */
+        pending = any_set(&list, G_STRUCT_OFFSET(NvVmObject, pending));
+        requires = any_set(&list, G_STRUCT_OFFSET(NvVmObject, requires));
+        if (pending || requires || (uninspected && *uninspected > 0))
                 putchar('\n');
-                print_uninspected(list.uninspected);
-        }
+        if (pending)
+                printf("PENDING: the next start differs from now; only a cold restart applies it, not a "
+                       "reboot inside the guest.\n");
+        if (requires)
+                printf("REQUIRES: the next start fails while host nesting is off.\n");
+        print_uninspected(uninspected ? *uninspected : 0);
         return NV_EXIT_SUCCESS;
 }

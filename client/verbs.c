@@ -9,6 +9,8 @@
 typedef enum {
         NV_VERB_DEFAULT = 1 << 0, /* run when no verb is given */
         NV_VERB_SCOPE = 1 << 1, /* takes --runtime and --persistent */
+        NV_VERB_IGNORE_REQUIRING = 1 << 2, /* takes --ignore-requiring-vms */
+        NV_VERB_EXPOSE = 1 << 3, /* takes --host-model and --enable-host */
 } NvVerbFlags;
 
 typedef struct {
@@ -24,12 +26,14 @@ typedef struct {
 /* Adding a verb is one line here, one declaration in verbs.h and one file. */
 static const NvVerb verbs[] = {
         { "status", NULL, 0, 0, NV_VERB_DEFAULT, nv_verb_status, "Show the state of nested virtualization" },
-        { "vms", NULL, 0, 0, 0, nv_verb_vms, "List the processes that hold KVM" },
+        { "vms", NULL, 0, 0, 0, nv_verb_vms, "List the VMs and whether their guests see vmx/svm" },
+        { "vm", "show|expose|hide VM", 2, 2, NV_VERB_EXPOSE, nv_verb_vm,
+                "Show a VM; expose or hide vmx/svm from its next start" },
         { "check", NULL, 0, 0, 0, nv_verb_check, "Tell what to know about nesting on this host" },
         { "monitor", NULL, 0, 0, 0, nv_verb_monitor, "Print changes as they happen, until Ctrl+C" },
         { "enable", NULL, 0, 0, NV_VERB_SCOPE, nv_verb_set,
                 "Turn nested virtualization on (now and at next boot)" },
-        { "disable", NULL, 0, 0, NV_VERB_SCOPE, nv_verb_set,
+        { "disable", NULL, 0, 0, NV_VERB_SCOPE | NV_VERB_IGNORE_REQUIRING, nv_verb_set,
                 "Turn nested virtualization off (now and at next boot)" },
         { "reset", NULL, 0, 0, 0, nv_verb_reset, "Remove nestvirt's setting for the next boot" },
         { "enforce", NULL, 0, 0, 0, nv_verb_enforce, "Make the live value match the persistent setting" },
@@ -49,6 +53,14 @@ static NvExitCode check_options(const NvCtl *ctl, const NvVerb *verb)
 {
         if (ctl->scope && !(verb->flags & NV_VERB_SCOPE)) {
                 g_printerr("--runtime and --persistent apply only to enable and disable. " NV_SEE_HELP "\n");
+                return NV_EXIT_USAGE;
+        }
+        if (ctl->ignore_requiring_vms && !(verb->flags & NV_VERB_IGNORE_REQUIRING)) {
+                g_printerr("--ignore-requiring-vms applies only to disable. " NV_SEE_HELP "\n");
+                return NV_EXIT_USAGE;
+        }
+        if ((ctl->host_model || ctl->enable_host) && !(verb->flags & NV_VERB_EXPOSE)) {
+                g_printerr("--host-model and --enable-host apply only to vm expose. " NV_SEE_HELP "\n");
                 return NV_EXIT_USAGE;
         }
         return NV_EXIT_SUCCESS;

@@ -31,3 +31,23 @@
 #define NV_POLKIT_ACTION_SET_NESTED     NESTVIRT_INTERFACE ".set-nested"
 #define NV_POLKIT_ACTION_SET_PERSISTENT NESTVIRT_INTERFACE ".set-persistent"
 #define NV_POLKIT_ACTION_ENFORCE        NESTVIRT_INTERFACE ".enforce"
+
+/* Per-VM objects: one per VM at NESTVIRT_VM_PATH_PREFIX/<encoded MANAGER_ID>, with this
+ * interface, listed by org.freedesktop.DBus.ObjectManager at NESTVIRT_OBJECT_PATH. */
+#define NESTVIRT_VM_INTERFACE   NESTVIRT_INTERFACE ".VM"
+#define NESTVIRT_VM_PATH_PREFIX NESTVIRT_OBJECT_PATH "/vm"
+
+#define NV_ERROR_VMS_REQUIRE_NESTING NV_ERROR_PREFIX "VMsRequireNesting"
+#define NV_ERROR_LOCKED              NV_ERROR_PREFIX "Locked"
+#define NV_ERROR_NO_SUCH_VM          NV_ERROR_PREFIX "NoSuchVM"
+#define NV_ERROR_MANAGER_FAILED      NV_ERROR_PREFIX "ManagerFailed"
+
+/* SetNested: turn nesting off even though configured VMs require it at their next start. */
+#define NV_SET_IGNORE_REQUIRING_VMS UINT64_C(4)
+
+/* The bits of SetExposure's flags. */
+#define NV_EXPOSE_HOST_MODEL                                                \
+        UINT64_C(1) /* expose through the host CPU model (PVE cputype=host, \
+                       libvirt host-passthrough) instead of a flag */
+
+#define NV_POLKIT_ACTION_SET_VM_NESTING NESTVIRT_INTERFACE ".set-vm-nesting"

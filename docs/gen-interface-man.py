@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Writes the org.nestvirt.NestVirt1(5) manual page from the interface XML.
+"""Writes the manual page of a nestvirtd interface (org.nestvirt.NestVirt1(5) and
+org.nestvirt.NestVirt1.VM(5)) from its introspection XML.
 
 The XML in dbus/ is the API contract and carries its documentation in the comment before each
 member ("Name: text"). Generating the page from it keeps the two from drifting apart.
@@ -56,6 +57,37 @@ def signature(method):
     return "%s(%s)" % (method.get("name"), ", ".join(args))
 
 
+# What each page says beyond its XML.
+PAGES = {
+    "org.nestvirt.NestVirt1": {
+        "title": "the D\\-Bus interface of nestvirtd",
+        "objects": "object \\fB/org/nestvirt/NestVirt1\\fR",
+        "polkit": "\\fBorg.nestvirt.NestVirt1.set-nested\\fR (a live change; implies the two others), "
+                  "\\fBorg.nestvirt.NestVirt1.set-persistent\\fR (the drop\\-in), "
+                  "\\fBorg.nestvirt.NestVirt1.enforce\\fR (apply the persistent setting now). "
+                  "All default to auth_admin_keep. Reading needs no authorization.",
+        "examples": "busctl get\\-property org.nestvirt.NestVirt1 /org/nestvirt/NestVirt1 \\e\n"
+                    "        org.nestvirt.NestVirt1 Nested\n"
+                    "busctl call org.nestvirt.NestVirt1 /org/nestvirt/NestVirt1 \\e\n"
+                    "        org.nestvirt.NestVirt1 SetNested bt false 3\n"
+                    "gdbus introspect \\-\\-system \\-\\-dest org.nestvirt.NestVirt1 \\e\n"
+                    "        \\-\\-object\\-path /org/nestvirt/NestVirt1\n",
+        "see_also": "org.nestvirt.NestVirt1.VM(5), nestvirtctl(1), nestvirtd(8), busctl(1), polkit(8)",
+    },
+    "org.nestvirt.NestVirt1.VM": {
+        "title": "one virtual machine, as nestvirtd sees it",
+        "objects": "objects below \\fB/org/nestvirt/NestVirt1/vm\\fR",
+        "polkit": "\\fBorg.nestvirt.NestVirt1.set-vm-nesting\\fR (SetExposure), default "
+                  "auth_admin_keep. Reading needs no authorization.",
+        "examples": "busctl call org.nestvirt.NestVirt1 /org/nestvirt/NestVirt1 \\e\n"
+                    "        org.freedesktop.DBus.ObjectManager GetManagedObjects\n"
+                    "busctl call org.nestvirt.NestVirt1 /org/nestvirt/NestVirt1/vm/proxmox_100 \\e\n"
+                    "        org.nestvirt.NestVirt1.VM SetExposure bt true 0\n",
+        "see_also": "org.nestvirt.NestVirt1(5), nestvirtctl(1), nestvirtd(8), busctl(1), polkit(8)",
+    },
+}
+
+
 def main(xml_path, out_path):
     tree = ET.parse(xml_path, parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True)))
     root = tree.getroot()
@@ -80,15 +112,17 @@ def main(xml_path, out_path):
 
     parts = []
     w = parts.append
-    w('.TH "ORG.NESTVIRT.NESTVIRT1" "5" "" "nestvirt" "org.nestvirt.NestVirt1"\n')
-    w(".SH NAME\norg.nestvirt.NestVirt1 \\- the D\\-Bus interface of nestvirtd\n")
+    name = iface.get("name")
+    page = PAGES[name]
+    w('.TH "%s" "5" "" "nestvirt" "%s"\n' % (roff_escape(name.upper()), name))
+    w(".SH NAME\n%s \\- %s\n" % (name, page["title"]))
     w(".SH INTRODUCTION\n")
     intro = [l for l in textwrap.dedent(header_comment).strip().split("\n")
              if not l.startswith("SPDX-License-Identifier")]
     for para in "\n".join(intro).strip().split("\n\n"):
         w(".PP\n" + roff_escape(" ".join(l.strip() for l in para.split("\n"))) + "\n")
-    w(".PP\nBus name \\fBorg.nestvirt.NestVirt1\\fR, object \\fB/org/nestvirt/NestVirt1\\fR, "
-      "interface \\fBorg.nestvirt.NestVirt1\\fR, on the system bus.\n")
+    w(".PP\nBus name \\fBorg.nestvirt.NestVirt1\\fR, %s, interface \\fB%s\\fR, on the system "
+      "bus.\n" % (page["objects"], name))
 
     w(".SH METHODS\n")
     for m, comment in methods:
@@ -105,19 +139,9 @@ def main(xml_path, out_path):
         w('.SS "%s %s (read\\-only, %s)"\n' % (p.get("type"), p.get("name"), note))
         emit_doc(comment, p.get("name"), w)
 
-    w(".SH POLKIT ACTIONS\n")
-    w(".PP\n\\fBorg.nestvirt.NestVirt1.set-nested\\fR (a live change; implies the two others), "
-      "\\fBorg.nestvirt.NestVirt1.set-persistent\\fR (the drop\\-in), "
-      "\\fBorg.nestvirt.NestVirt1.enforce\\fR (apply the persistent setting now). "
-      "All default to auth_admin_keep. Reading needs no authorization.\n")
-    w(".SH EXAMPLES\n.PP\n.nf\n"
-      "busctl get\\-property org.nestvirt.NestVirt1 /org/nestvirt/NestVirt1 \\e\n"
-      "        org.nestvirt.NestVirt1 Nested\n"
-      "busctl call org.nestvirt.NestVirt1 /org/nestvirt/NestVirt1 \\e\n"
-      "        org.nestvirt.NestVirt1 SetNested bt false 3\n"
-      "gdbus introspect \\-\\-system \\-\\-dest org.nestvirt.NestVirt1 \\e\n"
-      "        \\-\\-object\\-path /org/nestvirt/NestVirt1\n.fi\n")
-    w(".SH SEE ALSO\n.PP\nnestvirtctl(1), nestvirtd(8), busctl(1), polkit(8)\n")
+    w(".SH POLKIT ACTIONS\n.PP\n" + page["polkit"] + "\n")
+    w(".SH EXAMPLES\n.PP\n.nf\n" + page["examples"] + ".fi\n")
+    w(".SH SEE ALSO\n.PP\n%s\n" % page["see_also"])
 
     with open(out_path, "w") as f:
         f.write("".join(parts))

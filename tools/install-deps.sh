@@ -4,10 +4,11 @@
 set -eu
 
 packages="
-        meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+        meson ninja-build pkg-config gcc clang libclang-rt-14-dev libvirt-dev libxml2-dev
         libsystemd-dev libkmod-dev libudev-dev libglib2.0-dev libjson-glib-dev check
         dbus-daemon dbus-bin polkitd python3 python3-dbus python3-gi python3-dbusmock
         systemd kmod passwd util-linux libxml2-utils valgrind man-db groff-base
+        libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
         qemu-system-x86 busybox-static cpio debootstrap e2fsprogs psmisc lsof strace
 "
 

@@ -5,6 +5,10 @@
 #include "daemon.h"
 #include "findings.h"
 #include "vm-discovery.h"
+#if HAVE_LIBVIRT
+#include "libvirt-vms.h"
+#include "libvirt-watch.h"
+#endif
 
 int method_list_vms(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -56,8 +60,16 @@ int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         r = nv_findings_check(d->host, &l, &f);
         nv_vm_list_done(&l);
-        if (r < 0)
+#if HAVE_LIBVIRT
+        virConnectPtr conn = d->libvirt_watch ? libvirt_watch_connection(d->libvirt_watch) : NULL;
+        if (r >= 0 && conn)
+                r = nv_findings_add_libvirt_caps(
+                        d->host, nv_libvirt_host_model_offers(conn, d->host->cpu.vendor), &f);
+#endif
+        if (r < 0) {
+                nv_findings_done(&f);
                 return r;
+        }
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 
 #include "audit.h"
+#include "bus-auth.h"
 #include "bus-errors.h"
 #include "bus-methods.h"
 #include "bus-polkit.h"
@@ -22,41 +23,6 @@
  * overlap. Every refusal past the arguments is audited once, where it is decided: here, or in
  * bus-polkit.c for polkit's.
  */
-
-/* Which method needs which polkit action. A method not listed here is refused. */
-static const struct {
-        const char *method;
-        const char *action;
-} auth_table[] = {
-        { "SetNested/runtime", NV_POLKIT_ACTION_SET_NESTED },
-        { "SetNested/persistent", NV_POLKIT_ACTION_SET_PERSISTENT },
-        { "ResetPersistent", NV_POLKIT_ACTION_SET_PERSISTENT },
-        { "Enforce", NV_POLKIT_ACTION_ENFORCE },
-};
-
-static const char *action_for(const char *what)
-{
-        for (size_t i = 0; i < ELEMENTSOF(auth_table); i++)
-                if (streq(auth_table[i].method, what))
-                        return auth_table[i].action;
-        return NULL;
-}
-
-/* The polkit step: the action for what comes from auth_table, deny by default. */
-static int verify(Daemon *d, sd_bus_message *m, sd_bus_message_handler_t handler, const char *what,
-        const char *const *details, const AuditCaller *caller, sd_bus_error *error)
-{
-        const char *action = action_for(what);
-        int r;
-
-        if (!action) {
-                r = sd_bus_error_setf(
-                        error, SD_BUS_ERROR_ACCESS_DENIED, "No authorization rule for %s.", what);
-                audit_change(caller, what, "-", "-", error->message);
-                return r;
-        }
-        return bus_verify_polkit_async(&d->polkit, m, handler, d, action, details, caller, error);
-}
 
 /* The refresh step: finishes a reload that an earlier change left half done, then takes a new
  * snapshot (which announces what changed since the last one). */
@@ -184,13 +150,39 @@ static void audit_set_nested(const AuditCaller *caller, NvNested want, uint64_t 
         audit_change(caller, strempty(request), strempty(old), new ?: strempty(old), outcome);
 }
 
-/* Refusals of a SetNested that would change something, before anyone is asked. */
-static int check_set_nested(const NvHost *h, NvNested want, bool live_change, sd_bus_error *error)
+/* Turning nesting off breaks the next start of every VM configured to require it. */
+static int check_requiring_vms(const NvHost *h, NvNested want, uint64_t flags, sd_bus_error *error)
 {
+        _cleanup_free_ char *list = NULL;
+        size_t n;
+
+        if (want != NV_NESTED_DISABLED || (flags & NV_SET_IGNORE_REQUIRING_VMS))
+                return 0;
+        list = nv_inventory_requiring_text(&h->inventory, &n);
+        if (n == 0)
+                return 0;
+        if (!list)
+                return -ENOMEM;
+        return sd_bus_error_setf(error, NV_ERROR_VMS_REQUIRE_NESTING,
+                "%s configured to require %s: %s would not start with nesting off. Hide the extension from "
+                "%s first, or turn nesting off anyway (flag ignore-requiring-vms).",
+                n == 1 ? "A VM is" : "VMs are", h->cpu.vendor == NV_VENDOR_AMD ? "svm" : "vmx", list,
+                n == 1 ? "it" : "them");
+}
+
+/* Refusals of a SetNested that would change something, before anyone is asked. */
+static int check_set_nested(
+        const NvHost *h, NvNested want, uint64_t flags, bool live_change, sd_bus_error *error)
+{
+        int r;
+
         if (!h->module)
                 return sd_bus_error_setf(error, NV_ERROR_NOT_SUPPORTED,
                         "This CPU (vendor %s) has no KVM module.",
                         isempty(h->cpu.vendor_id) ? "unknown" : h->cpu.vendor_id);
+        r = check_requiring_vms(h, want, flags, error);
+        if (r < 0)
+                return r;
         if (live_change)
                 return check_runtime_possible(h, want, error);
         return 0;
@@ -214,9 +206,9 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(m, "bt", &enabled, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~NV_SET_ALL)
+        if (flags & ~(NV_SET_ALL | NV_SET_IGNORE_REQUIRING_VMS))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".",
-                        flags & ~NV_SET_ALL);
+                        flags & ~(NV_SET_ALL | NV_SET_IGNORE_REQUIRING_VMS));
         if (!(flags & NV_SET_ALL))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                         "Nothing to change: set runtime (1), persistent (2) or both.");
@@ -232,7 +224,7 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
         caller = bus_polkit_caller(&d->polkit, m);
         old = host_state(d->host);
-        r = check_set_nested(d->host, want, live_change, error);
+        r = check_set_nested(d->host, want, flags, live_change, error);
         if (r < 0) {
                 audit_set_nested(&caller, want, flags, old, d->host, error->message);
                 return r;
@@ -248,7 +240,7 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
         details[7] = d->host->module;
         details[8] = NULL;
         /* A live change is the larger power; it covers the drop-in written in the same call. */
-        r = verify(d, m, method_set_nested,
+        r = bus_verify(d, m, method_set_nested,
                 flags & NV_SET_RUNTIME ? "SetNested/runtime" : "SetNested/persistent", details, &caller,
                 error);
         if (r < 0)
@@ -281,6 +273,8 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
         }
 
         (void) daemon_refresh(d);
+        if (live_change)
+                daemon_notify_managers(d);
         audit_set_nested(&caller, want, flags, old, d->host, "done");
         return reply_state(m, d->host);
 
@@ -337,7 +331,7 @@ int method_reset_persistent(sd_bus_message *m, void *userdata, sd_bus_error *err
 
         /* Nothing to validate: removing the file is always possible. */
         caller = bus_polkit_caller(&d->polkit, m);
-        r = verify(d, m, method_reset_persistent, "ResetPersistent", details, &caller, error);
+        r = bus_verify(d, m, method_reset_persistent, "ResetPersistent", details, &caller, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -396,7 +390,7 @@ int method_enforce(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         }
 
-        r = verify(d, m, method_enforce, "Enforce", details, &caller, error);
+        r = bus_verify(d, m, method_enforce, "Enforce", details, &caller, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -405,6 +399,8 @@ int method_enforce(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = do_reload(d, want, error);
 
         (void) daemon_refresh(d);
+        if (r >= 0)
+                daemon_notify_managers(d);
         audit_change(&caller, "Enforce", old, nv_nested_to_string(d->host->nested),
                 r < 0 ? (error->message ?: "failed") : "done");
         if (r < 0)

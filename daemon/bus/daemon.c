@@ -7,12 +7,19 @@
 
 #include "bus-errors.h"
 #include "bus-host.h"
+#include "bus-vm.h"
 #include "daemon.h"
+#include "dir-watch.h"
+#include "host-path.h"
 #include "log.h"
-#include "modprobe-watch.h"
 #include "module-reload.h"
 #include "module-watch.h"
 #include "nestvirt-bus.h"
+#include "process-watch.h"
+#if HAVE_LIBVIRT
+#include "libvirt-vms.h"
+#include "libvirt-watch.h"
+#endif
 
 /* A reload that did not finish (this or an earlier instance died, or a rollback failed) left a
  * record: load the module again before anything else looks at the host. */
@@ -71,11 +78,33 @@ static int daemon_watch(Daemon *d)
 
         /* Out of inotify instances or watches (fs.inotify.max_user_*) is no reason not to serve:
          * the files are read again at the next call. */
-        r = modprobe_watch_new(d->event, daemon_queue_refresh, d, &d->modprobe_watch);
+        r = dir_watch_new(d->event, "modprobe.d", nv_modprobe_dirs, STRV(".conf"), daemon_queue_refresh, d,
+                &d->modprobe_watch);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 log_warning("Not watching modprobe.d; changes there are seen at the next call.");
+
+        /* The directories are waited for where they are missing: a host may become a node. */
+        r = dir_watch_new(d->event, "Proxmox VE configs",
+                STRV(NV_PVE_CONFIG_DIR, NV_PVE_CPU_MODELS_DIR, NV_PVE_PID_DIR), STRV(".conf", ".pid"),
+                daemon_queue_refresh, d, &d->pve_watch);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                log_warning("Not watching Proxmox VE's configs; changes there are seen at the next call.");
+
+        r = process_watch_new(d->event, daemon_queue_refresh, d, &d->process_watch);
+        if (r < 0)
+                return r;
+
+#if HAVE_LIBVIRT
+        r = libvirt_watch_new(d->event, daemon_queue_refresh, d, &d->libvirt_watch);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                log_warning("Not following libvirt; its domains are read at the next call.");
+#endif
         return 0;
 }
 
@@ -106,9 +135,9 @@ int daemon_new(uint64_t idle_usec, Daemon **ret)
         if (r < 0)
                 return r;
 
-        r = nv_host_load(&d->host);
+        r = daemon_refresh(d);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the host's state: %m");
+                return r;
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -119,7 +148,12 @@ Daemon *daemon_free(Daemon *d)
         if (!d)
                 return NULL;
         module_watch_free(d->module_watch);
-        modprobe_watch_free(d->modprobe_watch);
+        dir_watch_free(d->modprobe_watch);
+        dir_watch_free(d->pve_watch);
+        process_watch_free(d->process_watch);
+#if HAVE_LIBVIRT
+        libvirt_watch_free(d->libvirt_watch);
+#endif
         sd_event_source_disable_unref(d->refresh_event);
         sd_bus_track_unref(d->subscribers);
         bus_polkit_queries_free(&d->polkit);
@@ -182,6 +216,10 @@ int daemon_start(Daemon *d, const sd_bus_vtable *vtable)
         if (r < 0)
                 return log_error_errno(r, "Failed to export " NESTVIRT_OBJECT_PATH ": %m");
 
+        r = bus_vm_register(d);
+        if (r < 0)
+                return r;
+
         r = sd_bus_error_add_map(nv_bus_errors);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the error map: %m");
@@ -214,6 +252,29 @@ int daemon_start(Daemon *d, const sd_bus_vtable *vtable)
         return 0;
 }
 
+static struct _virConnect *daemon_libvirt_connection(Daemon *d)
+{
+#if HAVE_LIBVIRT
+        return d->libvirt_watch ? libvirt_watch_connection(d->libvirt_watch) : NULL;
+#else
+        return NULL;
+#endif
+}
+
+static int watch_vm_processes(Daemon *d)
+{
+        const NvInventory *inv = &d->host->inventory;
+        _cleanup_free_ pid_t *pids = calloc(inv->n_vms + 1, sizeof(pid_t));
+        size_t n = 0;
+
+        if (!pids)
+                return -ENOMEM;
+        for (size_t i = 0; i < inv->n_vms; i++)
+                if (inv->vms[i].config.running && inv->vms[i].config.pid > 0)
+                        pids[n++] = inv->vms[i].config.pid;
+        return process_watch_set(d->process_watch, pids, n);
+}
+
 int daemon_refresh(Daemon *d)
 {
         assert(d);
@@ -231,16 +292,70 @@ int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms)
         /* Whatever a watcher saw until now, this snapshot sees too. */
         (void) sd_event_source_set_enabled(d->refresh_event, SD_EVENT_OFF);
 
-        r = nv_host_load_with_vms(&h, ret_vms);
+        r = nv_host_load_full(daemon_libvirt_connection(d), &h, ret_vms);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the host's state: %m");
 
         old = d->host;
         d->host = h;
-        r = bus_host_emit_changes(d->bus, old, d->host);
+        if (old) {
+                r = bus_host_emit_changes(d->bus, old, d->host);
+                if (r >= 0)
+                        r = bus_vm_emit_changes(d->bus, &old->inventory, &d->host->inventory);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to announce property changes: %m");
+        }
+
+        r = watch_vm_processes(d);
         if (r < 0)
-                log_warning_errno(r, "Failed to announce property changes: %m");
+                log_warning_errno(r, "Failed to watch the VMs' processes, VMs that stop are seen later: %m");
         return 0;
+}
+
+static int on_pvestatd_restarted(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e)
+                log_warning("Could not restart pvestatd, Proxmox VE may show old CPU flags until it "
+                            "restarts: %s",
+                        e->message ?: e->name);
+        else
+                log_info("Restarted pvestatd, so that Proxmox VE sees the new CPU flags.");
+        return 0;
+}
+
+void daemon_notify_managers(Daemon *d)
+{
+        int r;
+
+        assert(d);
+
+        /* pvestatd reads the host's CPU flags once, when it starts, and reports them to the
+         * cluster: without a restart the GUI keeps offering (or refusing) nested-virt as before.
+         * try-restart leaves a stopped pvestatd alone. The answer is not waited for. */
+        if (d->host->inventory.pve.present) {
+                r = sd_bus_call_method_async(d->bus, NULL, "org.freedesktop.systemd1",
+                        "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "TryRestartUnit",
+                        on_pvestatd_restarted, d, "ss", "pvestatd.service", "replace");
+                if (r < 0)
+                        log_warning_errno(r, "Could not ask systemd to restart pvestatd: %m");
+        }
+
+#if HAVE_LIBVIRT
+        /* libvirt caches what KVM offers; say so when its host-model CPU did not follow. */
+        virConnectPtr conn = daemon_libvirt_connection(d);
+        if (conn && d->host->nested != NV_NESTED_UNKNOWN) {
+                bool on = d->host->nested == NV_NESTED_ENABLED;
+                r = nv_libvirt_host_model_offers(conn, d->host->cpu.vendor);
+                if (r >= 0 && r != on)
+                        log_warning("libvirt's host-model CPU %s %s although nesting is %s: its capability "
+                                    "cache "
+                                    "is older than the change. Restart libvirtd (or virtqemud).",
+                                r ? "still offers" : "does not offer",
+                                d->host->cpu.vendor == NV_VENDOR_AMD ? "svm" : "vmx", on ? "on" : "off");
+        }
+#endif
 }
 
 /*

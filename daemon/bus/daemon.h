@@ -8,8 +8,10 @@
 #include "bus-polkit.h"
 #include "host.h"
 
-typedef struct ModprobeWatch ModprobeWatch;
+typedef struct DirWatch DirWatch;
+typedef struct LibvirtWatch LibvirtWatch;
 typedef struct ModuleWatch ModuleWatch;
+typedef struct ProcessWatch ProcessWatch;
 
 typedef struct Daemon {
         sd_event *event;
@@ -18,7 +20,10 @@ typedef struct Daemon {
         uint64_t idle_usec; /* exit after this long without work; 0: never */
         BusPolkit polkit; /* calls waiting for polkit: no idle exit while any is */
         ModuleWatch *module_watch; /* module loads and unloads */
-        ModprobeWatch *modprobe_watch; /* the modprobe.d directories */
+        DirWatch *modprobe_watch; /* the modprobe.d directories */
+        DirWatch *pve_watch; /* Proxmox VE's VM configs, custom CPU models and pid files */
+        LibvirtWatch *libvirt_watch; /* libvirt's connection and domain events; NULL without libvirt */
+        ProcessWatch *process_watch; /* the running VMs' processes, to see them end */
         sd_event_source *refresh_event; /* the refresh the watchers ask for, once per loop iteration */
         sd_bus_track *subscribers; /* clients that called Subscribe(): no idle exit while any is */
 } Daemon;
@@ -43,3 +48,6 @@ void daemon_recover(void);
 int daemon_refresh(Daemon *d);
 /* The same, handing over the VMs the new snapshot counted. */
 int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms);
+/* After a live change of host nesting: tells the VM managers' caches (Proxmox VE's pvestatd) that
+ * the CPU flags changed. */
+void daemon_notify_managers(Daemon *d);

@@ -37,3 +37,4 @@ int initramfs_kvm_modules(const char *text, InitramfsTool tool, char ***found);
 /* findings-vms.c: the running VMs that expose vmx/svm to their guests. */
 int check_nested_disabled_vms(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_vms_require_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f);

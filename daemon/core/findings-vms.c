@@ -122,3 +122,55 @@ int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f
                         "both hosts; prefer to do them while the VM runs no guests of its own.");
         return push(f, "vms-expose-nesting", amd ? NV_LEVEL_WARNING : NV_LEVEL_INFO, &summary, &hint);
 }
+
+int check_vms_require_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f)
+{
+        _cleanup_free_ char *list = NULL, *summary = NULL, *hint = NULL;
+        bool live_off = h->nested == NV_NESTED_DISABLED;
+        bool next_off = h->config.next_load == NV_NESTED_DISABLED;
+        const char *flag = nv_vendor_flag_to_string(h->cpu.vendor);
+        size_t n;
+
+        if (!h->module || (!live_off && !next_off))
+                return 0;
+        list = nv_inventory_requiring_text(&h->inventory, &n);
+        if (n == 0)
+                return 0;
+        if (!list)
+                return -ENOMEM;
+
+        summary = text_new("%s configured to require %s, so %s fail to start while nesting is off (%s): %s.",
+                n == 1 ? "A VM is" : "VMs are", flag, n == 1 ? "it will" : "they will",
+                live_off && next_off ? "now and after the next boot"
+                        : live_off   ? "now"
+                                     : "after the next boot",
+                list);
+        hint = text_new(
+                "Turn nesting on (`nestvirtctl enable`), or hide %s from %s (`nestvirtctl vm hide VM`) "
+                "before starting %s.",
+                flag, n == 1 ? "it" : "them", n == 1 ? "it" : "them");
+        return push(f, "vms-require-nesting", NV_LEVEL_ERROR, &summary, &hint);
+}
+
+int nv_findings_add_libvirt_caps(const NvHost *h, int offers, NvFindings *f)
+{
+        _cleanup_free_ char *summary = NULL, *hint = NULL;
+        const char *flag = nv_vendor_flag_to_string(h->cpu.vendor);
+        bool on;
+
+        if (offers < 0 || h->nested == NV_NESTED_UNKNOWN)
+                return 0;
+        on = h->nested == NV_NESTED_ENABLED;
+        if (offers == on)
+                return 0;
+
+        summary =
+                text_new("libvirt's host-model CPU %s %s, but nesting is %s: libvirt's capability cache is "
+                         "older than the last change.",
+                        offers ? "still offers" : "does not offer", flag, on ? "on" : "off");
+        hint = text_new(
+                "Restart libvirtd (or virtqemud), so that VMs with CPU mode host-model get %s as the "
+                "host offers it now.",
+                flag);
+        return push(f, "libvirt-caps-stale", NV_LEVEL_WARNING, &summary, &hint);
+}

@@ -43,6 +43,7 @@ static int (*const checks[])(const NvHost *h, const NvVmList *vms, NvFindings *f
         check_ignored_files,
         check_initramfs,
         check_slow_nested,
+        check_vms_require_nesting,
         check_nested_disabled_vms,
         check_vms_expose_nesting,
 };

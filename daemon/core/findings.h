@@ -37,3 +37,6 @@ NV_DECLARE_STRING_TABLE(nv_level, NvLevel)
  * files it needs (initramfs configuration, module parameters) through the host root. */
 int nv_findings_check(const NvHost *h, const NvVmList *vms, NvFindings *ret);
 void nv_findings_done(NvFindings *f);
+/* Adds "libvirt-caps-stale" when offers (whether libvirt's host-model CPU offers the vendor's
+ * extension: 1, 0, or < 0 for unknown) disagrees with the live value. */
+int nv_findings_add_libvirt_caps(const NvHost *h, int offers, NvFindings *f);

@@ -40,10 +40,10 @@ static int load_module_facts(NvHost *h)
 
 int nv_host_load(NvHost **ret)
 {
-        return nv_host_load_with_vms(ret, NULL);
+        return nv_host_load_full(NULL, ret, NULL);
 }
 
-int nv_host_load_with_vms(NvHost **ret, NvVmList *ret_vms)
+int nv_host_load_full(struct _virConnect *conn, NvHost **ret, NvVmList *ret_vms)
 {
         _cleanup_(nv_host_freep) NvHost *h = NULL;
         int r;
@@ -82,6 +82,13 @@ int nv_host_load_with_vms(NvHost **ret, NvVmList *ret_vms)
                 h->vm_scan_error = r;
         else
                 h->vm_count = (unsigned) vms.n_vms;
+
+        r = nv_inventory_build(h->cpu.vendor, h->nested, &vms, conn, &h->inventory);
+        if (r < 0) {
+                nv_vm_list_done(&vms);
+                return r;
+        }
+
         if (ret_vms)
                 *ret_vms = vms;
         else
@@ -99,6 +106,7 @@ NvHost *nv_host_free(NvHost *h)
         nv_cpu_info_done(&h->cpu);
         nv_virt_done(&h->virt);
         nv_nested_config_done(&h->config);
+        nv_inventory_done(&h->inventory);
         free(h);
         return NULL;
 }

@@ -8,6 +8,7 @@
 #include "nested-config.h"
 #include "virt-detect.h"
 #include "vm-discovery.h"
+#include "vm-inventory.h"
 
 typedef struct NvHost {
         char *kernel_release;
@@ -21,13 +22,15 @@ typedef struct NvHost {
         bool modules_disabled;
         unsigned vm_count; /* processes holding the KVM device, at the time of the snapshot */
         int vm_scan_error; /* negative errno when /proc could not be scanned (vm_count is 0 then) */
+        NvInventory inventory; /* every VM, running or not */
 } NvHost;
 
-/* Takes a fresh snapshot of the host. */
+/* Takes a fresh snapshot of the host (its inventory without libvirt). */
 int nv_host_load(NvHost **ret);
-/* The same, handing over the VM scan the snapshot counted (empty when /proc could not be read),
- * for callers that need the VMs too: one scan instead of two. */
-int nv_host_load_with_vms(NvHost **ret, NvVmList *ret_vms);
+/* The same, with libvirt's domains read through conn (may be NULL), handing over the KVM holders
+ * the snapshot counted (empty when /proc could not be read) when ret_vms is not NULL, for callers
+ * that need the processes too: one scan instead of two. */
+int nv_host_load_full(struct _virConnect *conn, NvHost **ret, NvVmList *ret_vms);
 NvHost *nv_host_free(NvHost *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvHost *, nv_host_free)
 

@@ -58,6 +58,19 @@ bool strv_equal(char *const *a, char *const *b)
         return true;
 }
 
+char **strv_copy(char *const *l)
+{
+        size_t n = strv_length(l);
+        char **c = calloc(n + 1, sizeof(char *));
+
+        for (size_t i = 0; c && i < n; i++) {
+                c[i] = strdup(l[i]);
+                if (!c[i])
+                        return strv_free(c);
+        }
+        return c;
+}
+
 int strv_ensure(char ***l)
 {
         if (*l)

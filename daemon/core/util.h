@@ -79,7 +79,8 @@ static inline void *steal_ptr(void *pp)
 }
 #define TAKE_PTR(p) steal_ptr(&(p))
 
-/* NULL-terminated string arrays. */
+/* NULL-terminated string arrays. STRV("a", "b") is a literal one. */
+#define STRV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 char **strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
@@ -88,6 +89,8 @@ bool strv_contains(char *const *l, const char *s);
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int strv_extend(char ***l, const char *s);
 bool strv_equal(char *const *a, char *const *b);
+/* A copy of l (an empty list for NULL), or NULL on ENOMEM. */
+char **strv_copy(char *const *l);
 /* Makes a NULL list an empty one, for callers that promise a list; 0 or -ENOMEM. */
 int strv_ensure(char ***l);
 

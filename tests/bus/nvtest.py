@@ -52,11 +52,15 @@ import xml.etree.ElementTree as ET
 BUS_NAME = 'org.nestvirt.NestVirt1'
 OBJECT_PATH = '/org/nestvirt/NestVirt1'
 INTERFACE = 'org.nestvirt.NestVirt1'
+VM_INTERFACE = 'org.nestvirt.NestVirt1.VM'
+VM_PATH_PREFIX = '/org/nestvirt/NestVirt1/vm/'
+OBJECT_MANAGER = 'org.freedesktop.DBus.ObjectManager'
 DBUS_NAME = 'org.freedesktop.DBus'
 DBUS_PATH = '/org/freedesktop/DBus'
 PROPERTIES = 'org.freedesktop.DBus.Properties'
 INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable'
 PEER = 'org.freedesktop.DBus.Peer'
+SYSTEMD_NAME = 'org.freedesktop.systemd1'
 
 TEST_USER = 'nestvirt-test'
 EXIT_SKIP = 77
@@ -102,6 +106,19 @@ def project_version():
         return json.load(f)['version']
 
 
+def managed_vms(caller):
+    """{path: {property: value}} of the VM objects, from GetManagedObjects."""
+    objects = caller.ok(BUS_NAME, OBJECT_PATH, OBJECT_MANAGER, 'GetManagedObjects')[0]
+    return {path: {k: v['value'] for k, v in ifaces[VM_INTERFACE].items()}
+            for path, ifaces in objects.items() if VM_INTERFACE in ifaces}
+
+
+def vm_sort_key(props):
+    """The order of "nestvirtctl vms": by manager, then by id, numbers by value."""
+    vm_id = props['Id']
+    return (props['Manager'], (0, int(vm_id), '') if vm_id.isdigit() else (1, 0, vm_id))
+
+
 def wait_for(predicate, timeout, interval=0.05, what='condition'):
     """Polls predicate until it returns a true value, which is returned; fails at the deadline."""
     deadline = time.monotonic() + timeout
@@ -120,12 +137,12 @@ def wait_for(predicate, timeout, interval=0.05, what='condition'):
 class Contract:
     """dbus/org.nestvirt.NestVirt1.xml, the interface as the project promises it."""
 
-    def __init__(self, path=None):
-        self.path = path or source_path('dbus', 'org.nestvirt.NestVirt1.xml')
+    def __init__(self, path=None, interface=INTERFACE):
+        self.path = path or source_path('dbus', interface + '.xml')
         self.root = ET.parse(self.path).getroot()
-        self.interface = find_interface(self.root, INTERFACE)
+        self.interface = find_interface(self.root, interface)
         if self.interface is None:
-            raise HarnessError('%s has no interface %s' % (self.path, INTERFACE))
+            raise HarnessError('%s has no interface %s' % (self.path, interface))
 
     def properties(self):
         """{name: (type, access)} of every property of the interface."""
@@ -391,7 +408,10 @@ class PolkitMock:
 
 class SignalRecorder:
     """Records PropertiesChanged of the daemon's object on a connection of its own. Signals are
-    queued in a private GLib main context; wait() dispatches them."""
+    queued in a private GLib main context; wait() dispatches them. A subclass may match other
+    signals (MATCH: sender, interface, member, path, arg0 as for signal_subscribe) and record
+    them its own way (_on_signal)."""
+    MATCH = (None, PROPERTIES, 'PropertiesChanged', OBJECT_PATH, INTERFACE)
 
     def __init__(self, address):
         import nvcall
@@ -403,8 +423,8 @@ class SignalRecorder:
         try:
             self.conn = nvcall.connect(address)
             self.signals = []  # (sender, {property: (type, value)}, [invalidated])
-            self.sub = self.conn.signal_subscribe(None, PROPERTIES, 'PropertiesChanged',
-                                                  OBJECT_PATH, INTERFACE,
+            sender, interface, member, path, arg0 = self.MATCH
+            self.sub = self.conn.signal_subscribe(sender, interface, member, path, arg0,
                                                   Gio.DBusSignalFlags.NONE, self._on_signal)
         finally:
             self.ctx.pop_thread_default()
@@ -595,8 +615,10 @@ class Harness:
     start_polkitd()) or 'mock' (python3-dbusmock's polkitd template: start_polkit_mock())."""
 
     def __init__(self, fixture='amd-host', idle_timeout=DEFAULT_IDLE_TIMEOUT, extra_files=None,
-                 polkit=None, valgrind=False):
+                 polkit=None, valgrind=False, daemon_env=None):
         self.fixture = fixture
+        # Set for every instance: where it finds the VM managers' stand-ins or private sockets.
+        self.daemon_env = dict(daemon_env or {})
         self.valgrind = need_program('valgrind') if valgrind else None
         self.stop_timeout = VALGRIND_STOP_TIMEOUT if valgrind else STOP_TIMEOUT
         self.idle_timeout = idle_timeout
@@ -625,6 +647,7 @@ class Harness:
         self._user_caller = None
         self._ctl_for_user = None
         self.stopped = {}  # pid -> exit status of instances stop() ended
+        self._extra_processes = []  # stand-ins started for a test, killed by stop()
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -668,6 +691,7 @@ class Harness:
             self._write_standin_policy()
         if self.polkit is not None:
             self._write_polkit_policy()
+        self._write_systemd_standin_policy()
         config = (DOCTYPE + '<busconfig>\n'
                   '  <type>system</type>\n'
                   '  <listen>unix:path=%s</listen>\n'
@@ -712,6 +736,32 @@ class Harness:
                        '  <policy user="%s">\n    <allow own="%s"/>\n  </policy>\n</busconfig>\n'
                        % (user, user, POLKIT_NAME))
 
+    def _write_systemd_standin_policy(self):
+        """No systemd behind this bus: the test's user may own its name for systemd-standin.py
+        (start_systemd_standin), and everyone may call it, as the real policy allows."""
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        write_file(os.path.join(self.tmp, 'system.d', 'zz-test-systemd-standin.conf'),
+                   DOCTYPE + '<!-- test only: a stand-in for systemd\'s manager -->\n<busconfig>\n'
+                   '  <policy user="%s">\n    <allow own="%s"/>\n  </policy>\n'
+                   '  <policy context="default">\n    <allow send_destination="%s"/>\n'
+                   '  </policy>\n</busconfig>\n' % (user, SYSTEMD_NAME, SYSTEMD_NAME))
+
+    def start_systemd_standin(self, timeout=20):
+        """Starts tests/bus/systemd-standin.py on this bus; returns the path of its call log
+        (one line per call: "TryRestartUnit UNIT MODE")."""
+        log = os.path.join(self.tmp, 'systemd-standin.calls')
+        write_file(log, '')
+        err = open(os.path.join(self.tmp, 'systemd-standin.log'), 'a')
+        p = subprocess.Popen(['/usr/bin/python3', os.path.join(HERE, 'systemd-standin.py'), log],
+                             env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                             text=True, preexec_fn=_pdeathsig)
+        err.close()
+        self._extra_processes.append(p)
+        wait_for(lambda: self.caller().name_has_owner(SYSTEMD_NAME), timeout,
+                 what='systemd-standin.py to own %s' % SYSTEMD_NAME)
+        return log
+
     def write_activation(self):
         """The activation file: the project's template with Exec= pointing at the wrapper.
 
@@ -741,6 +791,7 @@ class Harness:
         else:
             host_env = ('# The real host: no NESTVIRT_ROOT, no preload library.\n'
                         'unset NESTVIRT_ROOT LD_PRELOAD\n')
+        host_env += ''.join('export %s=%s\n' % (k, q(v)) for k, v in sorted(self.daemon_env.items()))
         daemon_argv = q(self.nestvirtd)
         if self.valgrind:
             # valgrind keeps the pid (it execs its tool in place), so the logged pid stays the
@@ -1093,6 +1144,12 @@ class Harness:
                     pid, status, ' (valgrind found errors: see valgrind.%d.log below)' % pid
                     if self.valgrind and status == VALGRIND_ERROR_STATUS else ''))
         self.stop_polkit()
+        for p in self._extra_processes:
+            p.kill()
+            p.wait()
+            if p.stdout:
+                p.stdout.close()
+        self._extra_processes = []
         if self.bus is not None:
             self.bus.terminate()
             try:
@@ -1143,12 +1200,31 @@ class BusTestCase(unittest.TestCase):
     POLKIT = None  # see Harness
     VALGRIND = False  # run nestvirtd under valgrind (see Harness)
 
+    def daemon_env(self):
+        """The daemon's extra environment (Harness daemon_env); called before the bus starts."""
+        return None
+
     def setUp(self):
         self.h = Harness(self.FIXTURE, self.IDLE_TIMEOUT, self.EXTRA_FILES, self.POLKIT,
-                         self.VALGRIND)
+                         self.VALGRIND, self.daemon_env())
         self.addCleanup(self._stop)
         self.h.start()
         self.contract = Contract()
+
+    def assertReply(self, reply, value=None):
+        """reply (one of Caller.call()'s) succeeded, with value if given; returns its value."""
+        self.assertTrue(reply['ok'], 'the call failed: %s' % reply)
+        if value is not None:
+            self.assertEqual(reply['value'], value)
+        return reply['value']
+
+    def assertError(self, reply, name, *fragments):
+        """reply failed with error name and a message that contains every fragment."""
+        self.assertFalse(reply['ok'], 'the call succeeded, expected %s: %s' % (name, reply))
+        self.assertEqual(reply['error'], name, reply)
+        for f in fragments:
+            self.assertIn(f, reply['message'])
+        return reply['message']
 
     def _stop(self):
         problems = self.h.stop()

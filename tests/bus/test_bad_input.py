@@ -54,7 +54,9 @@ LOCAL_TIMEOUT = 'local:g-io-error-quark:24'  # G_IO_ERROR_TIMED_OUT: the caller'
 RUNTIME, PERSISTENT = 1, 2
 # The flag bits dbus/org.nestvirt.NestVirt1.xml defines, per method with a "flags" argument. A
 # method the XML gives flags must be listed here (flags_contract() checks it).
-DEFINED_FLAGS = {'SetNested': RUNTIME | PERSISTENT, 'ResetPersistent': 0, 'Enforce': 0}
+IGNORE_REQUIRING_VMS = 4
+DEFINED_FLAGS = {'SetNested': RUNTIME | PERSISTENT | IGNORE_REQUIRING_VMS, 'ResetPersistent': 0,
+                 'Enforce': 0}
 
 ADMIN_DROPIN = 'options kvm_amd nested=0\n'
 MB = 1 << 20

@@ -248,8 +248,8 @@ class PolicyTest(BusTestCase):
         """An interface the policy does not list is refused to the user by the bus, while root's
         call reaches the daemon."""
         need_root('the policy is about root and other users')
-        req = dict(dest=BUS_NAME, path=OBJECT_PATH, interface='org.freedesktop.DBus.ObjectManager',
-                   member='GetManagedObjects')
+        req = dict(dest=BUS_NAME, path=OBJECT_PATH, interface='org.nestvirt.Foreign1',
+                   member='Frob')
         self.h.caller().get('Version')  # activate, so the user's call is not an activation
         r = self.h.user_caller().call([req])[0]
         self.assertFalse(r['ok'])

@@ -5,33 +5,35 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "dir-watch.h"
 #include "host-path.h"
 #include "log.h"
-#include "modprobe-watch.h"
 
-/* The same mask on every watch: a parent watched while its modprobe.d is missing may be the
+/* The same mask on every watch: a parent watched while its directory is missing may be the
  * directory another entry waits on too, and inotify keeps one mask per inode. */
 #define WATCH_MASK                                                                               \
         (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
                 IN_MOVE_SELF | IN_ONLYDIR)
 
 typedef struct WatchedDir {
-        char *path; /* the real path of the modprobe.d directory */
+        char *path; /* the directory's path under the host root */
         int wd; /* -1: nothing watched */
         bool waiting; /* wd watches an ancestor, until the directory appears */
         const char *next; /* when waiting: the name under the ancestor that leads to path */
 } WatchedDir;
 
-struct ModprobeWatch {
+struct DirWatch {
         int fd;
         sd_event_source *source;
         WatchedDir *dirs;
         size_t n_dirs;
-        ModprobeWatchFn fn;
+        char **suffixes; /* the file names that matter end in one of these */
+        const char *description;
+        DirWatchFn fn;
         void *userdata;
 };
 
-static bool wd_in_use(const ModprobeWatch *w, int wd)
+static bool wd_in_use(const DirWatch *w, int wd)
 {
         for (size_t i = 0; i < w->n_dirs; i++)
                 if (w->dirs[i].wd == wd)
@@ -41,7 +43,7 @@ static bool wd_in_use(const ModprobeWatch *w, int wd)
 
 /* Watches the directory itself, or else its nearest existing ancestor. Returns 1 when the
  * directory itself is watched, 0 when an ancestor is (or nothing could be), < 0 on ENOMEM. */
-static int watch_dir_arm(ModprobeWatch *w, WatchedDir *dir)
+static int watch_dir_arm(DirWatch *w, WatchedDir *dir)
 {
         _cleanup_free_ char *p = strdup(dir->path);
         int old = dir->wd, wd = -1;
@@ -86,15 +88,20 @@ static bool concerns_next(const WatchedDir *dir, const char *name)
                 strncmp(name, dir->next, end - dir->next) == 0;
 }
 
-static bool is_conf(const char *name)
+static bool matters(const DirWatch *w, const char *name)
 {
         size_t l = name ? strlen(name) : 0;
 
-        return l > 5 && streq(name + l - 5, ".conf");
+        for (char **s = w->suffixes; l > 0 && *s; s++) {
+                size_t k = strlen(*s);
+                if (l > k && streq(name + l - k, *s))
+                        return true;
+        }
+        return false;
 }
 
-/* Looks at one event; returns true when the modprobe.d contents may have changed. */
-static bool handle_event(ModprobeWatch *w, const struct inotify_event *e)
+/* Looks at one event; returns true when the directories' contents may have changed. */
+static bool handle_event(DirWatch *w, const struct inotify_event *e)
 {
         const char *name = e->len > 0 ? e->name : NULL;
         bool changed = false;
@@ -125,11 +132,11 @@ static bool handle_event(ModprobeWatch *w, const struct inotify_event *e)
                 }
 
                 if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-                        /* The directory went away or moved: its files are gone from where libkmod
-                         * looks. Wait for it again from its parent. */
+                        /* The directory went away or moved: its files are gone from where their
+                         * readers look. Wait for it again from its parent. */
                         (void) watch_dir_arm(w, dir);
                         changed = true;
-                } else if (is_conf(name))
+                } else if (matters(w, name))
                         changed = true;
         }
         return changed;
@@ -137,7 +144,7 @@ static bool handle_event(ModprobeWatch *w, const struct inotify_event *e)
 
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        ModprobeWatch *w = userdata;
+        DirWatch *w = userdata;
         bool changed = false;
 
         assert(w);
@@ -154,7 +161,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         if (errno == EINTR)
                                 continue;
                         if (errno != EAGAIN)
-                                log_warning("Failed to read modprobe.d events: %m");
+                                log_warning("Failed to read %s events: %m", w->description);
                         break;
                 }
 
@@ -172,26 +179,31 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-int modprobe_watch_new(sd_event *event, ModprobeWatchFn fn, void *userdata, ModprobeWatch **ret)
+int dir_watch_new(sd_event *event, const char *description, const char *const *host_dirs,
+        const char *const *suffixes, DirWatchFn fn, void *userdata, DirWatch **ret)
 {
-        _cleanup_(modprobe_watch_freep) ModprobeWatch *w = NULL;
+        _cleanup_(dir_watch_freep) DirWatch *w = NULL;
         size_t n = 0;
         int r;
 
         assert(event);
+        assert(description);
+        assert(host_dirs);
+        assert(suffixes);
         assert(fn);
         assert(ret);
 
-        while (nv_modprobe_dirs[n])
+        while (host_dirs[n])
                 n++;
 
-        w = calloc(1, sizeof(ModprobeWatch));
+        w = calloc(1, sizeof(DirWatch));
         if (!w)
                 return -ENOMEM;
-        *w = (ModprobeWatch){ .fd = -1, .fn = fn, .userdata = userdata };
+        *w = (DirWatch){ .fd = -1, .description = description, .fn = fn, .userdata = userdata };
 
+        w->suffixes = strv_copy((char *const *) suffixes);
         w->dirs = calloc(n, sizeof(WatchedDir));
-        if (!w->dirs)
+        if (!w->suffixes || !w->dirs)
                 return -ENOMEM;
         w->n_dirs = n;
         for (size_t i = 0; i < n; i++)
@@ -202,7 +214,7 @@ int modprobe_watch_new(sd_event *event, ModprobeWatchFn fn, void *userdata, Modp
                 return log_error_errno(-errno, "Failed to create an inotify instance: %m");
 
         for (size_t i = 0; i < n; i++) {
-                w->dirs[i].path = nv_host_path(nv_modprobe_dirs[i]);
+                w->dirs[i].path = nv_host_path(host_dirs[i]);
                 if (!w->dirs[i].path)
                         return -ENOMEM;
                 r = watch_dir_arm(w, &w->dirs[i]);
@@ -212,14 +224,14 @@ int modprobe_watch_new(sd_event *event, ModprobeWatchFn fn, void *userdata, Modp
 
         r = sd_event_add_io(event, &w->source, w->fd, EPOLLIN, on_inotify, w);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch modprobe.d: %m");
-        (void) sd_event_source_set_description(w->source, "modprobe-watch");
+                return log_error_errno(r, "Failed to watch %s: %m", description);
+        (void) sd_event_source_set_description(w->source, description);
 
         *ret = TAKE_PTR(w);
         return 0;
 }
 
-ModprobeWatch *modprobe_watch_free(ModprobeWatch *w)
+DirWatch *dir_watch_free(DirWatch *w)
 {
         if (!w)
                 return NULL;
@@ -227,6 +239,7 @@ ModprobeWatch *modprobe_watch_free(ModprobeWatch *w)
         for (size_t i = 0; i < w->n_dirs; i++)
                 free(w->dirs[i].path);
         free(w->dirs);
+        strv_free(w->suffixes);
         if (w->fd >= 0)
                 close(w->fd);
         free(w);

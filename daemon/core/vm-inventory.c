@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <ctype.h>
+
+#include "config.h"
+
+#include "findings-text.h"
+#include "host-path.h"
+#include "util.h"
+#include "vm-inventory.h"
+#if HAVE_LIBVIRT
+#include "libvirt-vms.h"
+#endif
+
+#define NV_VMS_NAMED_MAX 10
+
+static void entry_done(NvVmEntry *e)
+{
+        free(e->label);
+        nv_vm_config_done(&e->config);
+        free(e->cpu_now);
+        strv_free(e->notes);
+}
+
+void nv_inventory_done(NvInventory *inv)
+{
+        if (!inv)
+                return;
+        for (size_t i = 0; i < inv->n_vms; i++)
+                entry_done(&inv->vms[i]);
+        free(inv->vms);
+        nv_pve_node_done(&inv->pve);
+        *inv = (NvInventory){};
+}
+
+/* MANAGER_ID, with "_" for every character an object path element cannot hold. */
+static char *make_label(NvVmManager manager, const char *id)
+{
+        char *s = text_new("%s_%s", nv_vm_manager_to_string(manager), strempty(id));
+
+        for (char *p = s; p && *p; p++)
+                if (!isascii(*p) || !isalnum(*p))
+                        *p = '_';
+        return s;
+}
+
+static int push_entry(NvInventory *inv, NvVmEntry *e)
+{
+        NvVmEntry *n = reallocarray(inv->vms, inv->n_vms + 1, sizeof(NvVmEntry));
+
+        if (!n)
+                return -ENOMEM;
+        inv->vms = n;
+        inv->vms[inv->n_vms++] = *e;
+        *e = (NvVmEntry){};
+        return 0;
+}
+
+/* What the running process shows: its effective -cpu, from /proc/PID/cmdline. */
+static int read_running_cpu(pid_t pid, NvVmEntry *e)
+{
+        _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        NvVm vm = {};
+        size_t len;
+        int r;
+
+        if (pid <= 0)
+                return 0;
+        path = text_new("/proc/%d/cmdline", (int) pid);
+        if (!path)
+                return -ENOMEM;
+        r = nv_host_read_file(path, &cmdline, &len);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0; /* gone meanwhile: the next refresh knows */
+        r = nv_vm_parse_cmdline(cmdline, len, &vm);
+        if (r >= 0) {
+                e->now = vm.nesting;
+                e->cpu_now = TAKE_PTR(vm.cpu);
+        }
+        free(vm.comm);
+        free(vm.name);
+        free(vm.vm_id);
+        free(vm.cpu);
+        return r == -ENOMEM ? r : 0;
+}
+
+/* The process of procs that runs this configured VM, when the manager did not say. */
+static const NvVm *find_process(const NvVmList *procs, NvVmManager manager, const NvVmConfig *c)
+{
+        for (size_t i = 0; procs && i < procs->n_vms; i++) {
+                const NvVm *vm = &procs->vms[i];
+
+                if (c->pid > 0) {
+                        if (vm->pid == c->pid)
+                                return vm;
+                        continue;
+                }
+                if (vm->manager != manager)
+                        continue;
+                if (manager == NV_VM_MANAGER_PROXMOX && streq_ptr(vm->vm_id, c->id))
+                        return vm;
+                if (manager == NV_VM_MANAGER_LIBVIRT && streq_ptr(vm->name, c->name))
+                        return vm;
+        }
+        return NULL;
+}
+
+static int add_configs(NvInventory *inv, NvVmManager manager, NvVmConfig *configs, size_t n,
+        const NvVmList *procs, bool *claimed)
+{
+        for (size_t i = 0; i < n; i++) {
+                NvVmEntry e = { .manager = manager, .configured = true, .config = configs[i] };
+                const NvVm *proc = find_process(procs, manager, &configs[i]);
+                int r;
+
+                configs[i] = (NvVmConfig){};
+                if (proc) {
+                        claimed[proc - procs->vms] = true;
+                        e.config.running = true;
+                        if (e.config.pid <= 0)
+                                e.config.pid = proc->pid;
+                }
+                e.label = make_label(manager, e.config.id);
+                r = e.label ? read_running_cpu(e.config.running ? e.config.pid : 0, &e) : -ENOMEM;
+                if (r >= 0)
+                        r = push_entry(inv, &e);
+                if (r < 0) {
+                        entry_done(&e);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static void configs_free(NvVmConfig *configs, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                nv_vm_config_done(&configs[i]);
+        free(configs);
+}
+
+static int add_pve(NvInventory *inv, NvVendor vendor, const NvVmList *procs, bool *claimed)
+{
+        NvVmConfig *configs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = nv_pve_node_read(&inv->pve);
+        if (r < 0 || !inv->pve.present)
+                return r == -ENOMEM ? r : 0;
+        r = nv_pve_read_vms(&inv->pve, vendor, &configs, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                r = add_configs(inv, NV_VM_MANAGER_PROXMOX, configs, n, procs, claimed);
+        configs_free(configs, n);
+        return r == -ENOMEM ? r : 0;
+}
+
+static int add_libvirt(
+        NvInventory *inv, NvVendor vendor, const NvVmList *procs, bool *claimed, struct _virConnect *conn)
+{
+#if HAVE_LIBVIRT
+        NvVmConfig *configs = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!conn)
+                return 0;
+        r = nv_libvirt_read_vms(conn, vendor, &configs, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                inv->libvirt_error = r;
+                return 0;
+        }
+        inv->libvirt = true;
+        r = add_configs(inv, NV_VM_MANAGER_LIBVIRT, configs, n, procs, claimed);
+        configs_free(configs, n);
+        return r;
+#else
+        return 0;
+#endif
+}
+
+/* A KVM user that no configuration describes: what its command line says is all there is. */
+static int add_process(NvInventory *inv, const NvVm *vm)
+{
+        NvVmEntry e = {
+                .manager = vm->manager,
+                .now = vm->nesting,
+                .config = {
+                        .next = vm->nesting,
+                        .next_by = NV_VM_SOURCE_COMMAND_LINE,
+                        .kvm = true,
+                        .x86 = true,
+                        .running = true,
+                        .pid = vm->pid,
+                },
+        };
+        int r = -ENOMEM;
+
+        /* A Proxmox VE VM keeps its VMID even when its config is not on this node (yet). */
+        if (vm->manager == NV_VM_MANAGER_PROXMOX && vm->vm_id)
+                e.config.id = strdup(vm->vm_id);
+        else
+                e.config.id = text_new("%d", (int) vm->pid);
+        e.config.name = vm->name ? strdup(vm->name) : NULL;
+        e.cpu_now = vm->cpu ? strdup(vm->cpu) : NULL;
+        if (e.config.id && (e.config.name || !vm->name) && (e.cpu_now || !vm->cpu)) {
+                e.label = make_label(e.manager, e.config.id);
+                r = e.label ? push_entry(inv, &e) : -ENOMEM;
+        }
+        entry_done(&e);
+        return r;
+}
+
+bool nv_vm_entry_requires_nesting(const NvVmEntry *e)
+{
+        assert(e);
+        return e->config.requires && e->config.kvm && e->config.x86;
+}
+
+static int add_note(NvVmEntry *e, char *note)
+{
+        _cleanup_free_ char *s = note;
+
+        if (!s)
+                return -ENOMEM;
+        return strv_extend(&e->notes, s);
+}
+
+/* The sentences an admin acts on, from what the entry says and the host's live value. */
+static int annotate(NvVmEntry *e, NvVendor vendor, NvNested host_nested)
+{
+        const char *flag = nv_vendor_flag_to_string(vendor);
+        const NvVmConfig *c = &e->config;
+        int r = 0;
+
+        if (!c->x86)
+                return add_note(e, text_new("Not an x86 guest: %s does not apply to it.", flag));
+        if (!c->kvm)
+                r = add_note(
+                        e, text_new("Runs without KVM (emulated), so host nesting does not concern it."));
+        if (r >= 0 && c->kvm && c->next == NV_VM_NESTING_EXPOSED && host_nested == NV_NESTED_DISABLED)
+                r = add_note(e,
+                        text_new("Host nesting is off: the guest does not see %s at its next start%s "
+                                 "until nesting is turned on.",
+                                flag, c->requires ? ", and the VM does not start," : ""));
+        if (r >= 0 && e->pending)
+                r = add_note(e,
+                        text_new("The next start differs from now: only a cold restart applies it, "
+                                 "not a reboot inside the guest%s.",
+                                e->manager == NV_VM_MANAGER_PROXMOX ? " (qm reboot, or a stop and start)"
+                                                                    : ""));
+        if (r >= 0 && c->next == NV_VM_NESTING_EXPOSED && c->next_by == NV_VM_SOURCE_HOST_MODEL)
+                r = add_note(e,
+                        text_new("Exposed through the host CPU model: live migration works only between "
+                                 "hosts with the same CPU, microcode and QEMU."));
+        if (r >= 0 && vendor == NV_VENDOR_AMD &&
+                (e->now == NV_VM_NESTING_EXPOSED || c->next == NV_VM_NESTING_EXPOSED))
+                r = add_note(e,
+                        text_new("On AMD, do not migrate or save this VM while it runs guests of its own."));
+        if (r >= 0 && c->lock)
+                r = add_note(e,
+                        text_new("Locked by Proxmox VE (%s): its configuration cannot be changed until "
+                                 "the lock is released.",
+                                c->lock));
+        return r;
+}
+
+static void finish_entry(NvVmEntry *e)
+{
+        const NvVmConfig *c = &e->config;
+
+        if (!c->running) {
+                e->now = NV_VM_NESTING_UNKNOWN;
+                e->pending = false;
+                return;
+        }
+        if (!c->x86)
+                e->now = NV_VM_NESTING_UNKNOWN;
+        e->pending = c->pending_change ||
+                (e->now != NV_VM_NESTING_UNKNOWN && c->next != NV_VM_NESTING_UNKNOWN && e->now != c->next);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+        return strcmp(((const NvVmEntry *) a)->label, ((const NvVmEntry *) b)->label);
+}
+
+int nv_inventory_build(NvVendor vendor, NvNested host_nested, const NvVmList *procs,
+        struct _virConnect *conn, NvInventory *ret)
+{
+        _cleanup_(nv_inventory_done) NvInventory inv = {};
+        _cleanup_free_ bool *claimed = NULL;
+        size_t n_procs = procs ? procs->n_vms : 0;
+        int r;
+
+        assert(ret);
+
+        claimed = calloc(n_procs + 1, sizeof(bool));
+        if (!claimed)
+                return -ENOMEM;
+
+        r = add_pve(&inv, vendor, procs, claimed);
+        if (r < 0)
+                return r;
+        r = add_libvirt(&inv, vendor, procs, claimed, conn);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_procs; i++)
+                if (!claimed[i]) {
+                        r = add_process(&inv, &procs->vms[i]);
+                        if (r < 0)
+                                return r;
+                }
+
+        for (size_t i = 0; i < inv.n_vms; i++) {
+                finish_entry(&inv.vms[i]);
+                r = annotate(&inv.vms[i], vendor, host_nested);
+                if (r < 0)
+                        return r;
+        }
+
+        qsort(inv.vms, inv.n_vms, sizeof(NvVmEntry), entry_cmp);
+        /* Two entries with one label (a PVE VMID seen as a process while its config is elsewhere
+         * and as a config) would be one object: keep the first. */
+        for (size_t i = 1; i < inv.n_vms;)
+                if (streq(inv.vms[i - 1].label, inv.vms[i].label)) {
+                        entry_done(&inv.vms[i]);
+                        memmove(&inv.vms[i], &inv.vms[i + 1], (inv.n_vms - i - 1) * sizeof(NvVmEntry));
+                        inv.n_vms--;
+                } else
+                        i++;
+
+        *ret = inv;
+        inv = (NvInventory){};
+        return 0;
+}
+
+const NvVmEntry *nv_inventory_find(const NvInventory *inv, const char *label)
+{
+        NvVmEntry key = { .label = (char *) label };
+
+        assert(inv);
+        if (!label || inv->n_vms == 0)
+                return NULL;
+        return bsearch(&key, inv->vms, inv->n_vms, sizeof(NvVmEntry), entry_cmp);
+}
+
+char *nv_vm_entry_describe(const NvVmEntry *e)
+{
+        assert(e);
+        if (!isempty(e->config.name))
+                return text_new("%s (%s %s)", e->config.name, nv_vm_manager_to_string(e->manager),
+                        strempty(e->config.id));
+        return text_new("%s %s", nv_vm_manager_to_string(e->manager), strempty(e->config.id));
+}
+
+char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n)
+{
+        _cleanup_free_ char *s = NULL;
+        size_t n = 0, k = 0, shown;
+
+        assert(inv);
+        errno = 0;
+        for (size_t i = 0; i < inv->n_vms; i++)
+                n += nv_vm_entry_requires_nesting(&inv->vms[i]);
+        if (ret_n)
+                *ret_n = n;
+        if (n == 0)
+                return NULL;
+
+        shown = n > NV_VMS_NAMED_MAX ? NV_VMS_NAMED_MAX : n;
+        for (size_t i = 0; i < inv->n_vms && k < shown; i++) {
+                _cleanup_free_ char *d = NULL;
+
+                if (!nv_vm_entry_requires_nesting(&inv->vms[i]))
+                        continue;
+                d = nv_vm_entry_describe(&inv->vms[i]);
+                if (!d || text_append(&s, "%s%s", list_sep(k++, shown < n ? shown + 1 : shown), d) < 0) {
+                        errno = ENOMEM;
+                        return NULL;
+                }
+        }
+        if (shown < n && text_append(&s, " and %zu more", n - shown) < 0) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        return TAKE_PTR(s);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Every VM of the host, running or not: the configurations of the VM managers nestvirt reads
+ * (Proxmox VE, libvirt) joined with the processes that run them, plus the processes that hold
+ * the KVM device without any such configuration. One entry per VM, what the bus shows as one VM
+ * object.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cpu-info.h"
+#include "nested-value.h"
+#include "pve-vms.h"
+#include "vm-config.h"
+#include "vm-discovery.h"
+
+/* A libvirt connection (virConnectPtr) that the caller owns, without libvirt's header. */
+struct _virConnect;
+
+typedef struct NvVmEntry {
+        char *label; /* the object path element: MANAGER_ID with "_" for other characters */
+        NvVmManager manager;
+        bool configured; /* from a manager's configuration; false: a process and nothing else */
+        NvVmConfig config; /* id, name, cpu, next start, ...; for a process: filled from it */
+        NvVmNesting now; /* what the running guest sees (its -cpu); UNKNOWN when not running */
+        char *cpu_now; /* the running process's effective -cpu, or NULL */
+        bool pending; /* running, and the next start differs from now */
+        char **notes; /* NULL-terminated sentences, or NULL */
+} NvVmEntry;
+
+typedef struct NvInventory {
+        NvVmEntry *vms; /* sorted by label */
+        size_t n_vms;
+        NvPveNode pve;
+        bool libvirt; /* a libvirt connection was read */
+        int libvirt_error; /* negative errno when the connection could not be read */
+} NvInventory;
+
+/*
+ * Builds the inventory: Proxmox VE's configs when this is a node, libvirt's domains when conn is
+ * not NULL, and the processes in procs (the KVM holders) that no configuration claims. vendor
+ * decides which extension counts, host_nested (the live value) goes into the notes.
+ */
+int nv_inventory_build(NvVendor vendor, NvNested host_nested, const NvVmList *procs,
+        struct _virConnect *conn, NvInventory *ret);
+void nv_inventory_done(NvInventory *inv);
+
+/* The entry with this label, or NULL. */
+const NvVmEntry *nv_inventory_find(const NvInventory *inv, const char *label);
+
+/* Whether the entry's next start fails while host nesting is off. */
+bool nv_vm_entry_requires_nesting(const NvVmEntry *e);
+
+/* "web1 (proxmox 101), db (libvirt) and 3 more": the VMs whose next start needs host nesting, for
+ * messages; NULL when there are none (or on ENOMEM: check errno). */
+char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n);
+
+/* A name for messages: "NAME (MANAGER ID)" or "MANAGER ID". */
+char *nv_vm_entry_describe(const NvVmEntry *e);
