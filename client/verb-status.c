@@ -14,6 +14,7 @@
 #include "pager.h"
 #include "status-info.h"
 #include "table.h"
+#include "text.h"
 #include "verbs.h"
 
 /* Shown for a property the daemon did not send, so an older daemon still gets a full block. */
@@ -42,6 +43,33 @@ static const char *cpu_flag(const char *module)
         if (g_strcmp0(module, "kvm_amd") == 0)
                 return "svm";
         return NULL;
+}
+
+/* Whether the module is there or can be loaded (starting a VM loads it). */
+static gboolean module_usable(const NvStatusInfo *i)
+{
+        if (g_strcmp0(i->module_state, "loaded") == 0 || is_builtin(i))
+                return TRUE;
+        return g_strcmp0(i->module_state, "not-loaded") == 0 &&
+                !(i->modules_disabled.set && i->modules_disabled.value);
+}
+
+/* On a VM the question is what the hypervisor gives it, so that comes first, in one line. */
+static void print_guest_line(const NvStatusInfo *i)
+{
+        gboolean sees = i->hardware_support.set && i->hardware_support.value;
+        const char *flag = cpu_flag(i->module);
+        const char *sees_word = !i->hardware_support.set ? NA : sees ? "yes" : "no";
+        g_autofree char *hypervisor = NULL;
+
+        if (g_strcmp0(i->role, "guest") != 0)
+                return;
+        if (is_empty(i->hypervisor) || g_str_equal(i->hypervisor, "unknown"))
+                hypervisor = g_strdup("an unknown hypervisor");
+        else
+                hypervisor = nv_text_printable(i->hypervisor);
+        printf("This is a VM on %s; it sees %s: %s; its VMs can use KVM: %s\n", hypervisor,
+                flag ? flag : "vmx/svm", sees_word, sees && module_usable(i) ? "yes" : "no");
 }
 
 static void add_vendor(NvTable *t, const NvStatusInfo *i)
@@ -210,7 +238,8 @@ static void add_hardware_warning(NvTable *t, const NvStatusInfo *i)
                         "KVM has no module for this CPU, so it cannot run VMs here.");
         else if (g_strcmp0(i->role, "guest") == 0)
                 nv_table_add(t, "Warning", NV_ANSI_YELLOW,
-                        "The hypervisor does not expose %s to this system, so KVM cannot run VMs here.",
+                        "The hypervisor does not expose %s to this system, so VMs here can run only "
+                        "without KVM.",
                         flag);
         else if (g_str_equal(flag, "vmx"))
                 /* Since Linux 5.6 the kernel hides vmx when the firmware turned VT-x off. */
@@ -317,6 +346,7 @@ NvExitCode nv_verb_status(NvCtl *ctl, int argc, char **argv)
                 add_property_warnings(table, info);
 
         nv_pager_open(ctl);
+        print_guest_line(info);
         nv_table_print(table, stdout);
         return NV_EXIT_SUCCESS;
 }

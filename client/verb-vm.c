@@ -165,6 +165,13 @@ static void add_flags(NvTable *t, const NvVmObject *vm)
 
         nv_table_add(t, "Lock", vm->lock && *vm->lock ? NV_ANSI_YELLOW : NULL, "%s",
                 vm->lock && *vm->lock ? vm->lock : "none");
+
+        if (nv_vm_start_blocked(vm)) {
+                g_autofree char *why = nv_text_printable(vm->start_blocked);
+
+                nv_table_add(t, "Start", NV_ANSI_RED, "blocked: %s", why);
+        } else
+                nv_table_add(t, "Start", NULL, "%s", vm->start_blocked ? "ok" : NA);
 }
 
 static NvExitCode show(NvCtl *ctl, const NvVmObject *vm)

@@ -63,19 +63,19 @@ static void add_row(NvColumns *table, const NvVmObject *vm)
         /* What the guest sees now means nothing while it does not run. */
         nv_columns_add(table,
                 (const char *const[]){ name, manager, id, nv_vm_yes_no(vm->running), running ? now : NULL,
-                        next, nv_vm_yes_no(vm->pending), nv_vm_yes_no(vm->requires) });
+                        next, nv_vm_yes_no(vm->pending), nv_vm_yes_no(vm->requires), nv_vm_start_cell(vm) });
 }
 
 NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
 {
         static const char *const headers[] = { "NAME", "MANAGER", "ID", "RUNNING", "NOW", "NEXT", "PENDING",
-                "REQUIRES", NULL };
+                "REQUIRES", "START", NULL };
         g_auto(NvVmObjectList) list = {};
         g_autoptr(NvColumns) table = NULL;
         g_autoptr(GError) error = NULL;
         guint32 storage = 0;
         const guint32 *uninspected;
-        gboolean pending, requires;
+        gboolean pending, requires, blocked = FALSE;
 
         uninspected = query_uninspected(ctl, &storage);
         if (!nv_client_get_vm_objects(ctl, &list, &error))
@@ -100,13 +100,18 @@ NvExitCode nv_verb_vms(NvCtl *ctl, int argc, char **argv)
         /* A legend only for the columns that say yes somewhere. */
         pending = any_set(&list, G_STRUCT_OFFSET(NvVmObject, pending));
         requires = any_set(&list, G_STRUCT_OFFSET(NvVmObject, requires));
-        if (pending || requires || (uninspected && *uninspected > 0))
+        for (guint i = 0; i < list.vms->len && !blocked; i++)
+                blocked = nv_vm_start_blocked(list.vms->pdata[i]);
+        if (pending || requires || blocked || (uninspected && *uninspected > 0))
                 putchar('\n');
         if (pending)
                 printf("PENDING: the next start differs from now; only a cold restart applies it, not a "
                        "reboot inside the guest.\n");
         if (requires)
                 printf("REQUIRES: the next start fails while host nesting is off.\n");
+        if (blocked)
+                printf("START: blocked means the next start fails on this host; 'nestvirtctl vm show VM' "
+                       "says why.\n");
         print_uninspected(uninspected ? *uninspected : 0);
         return NV_EXIT_SUCCESS;
 }

@@ -22,6 +22,7 @@ static const NvPropertyField vm_fields[] = {
         { "Pending", "b", NV_FIELD_BOOL, offsetof(NvVmObject, pending) },
         { "UsesKVM", "b", NV_FIELD_BOOL, offsetof(NvVmObject, uses_kvm) },
         { "Lock", "s", NV_FIELD_STRING, offsetof(NvVmObject, lock) },
+        { "StartBlocked", "s", NV_FIELD_STRING, offsetof(NvVmObject, start_blocked) },
         { "Notes", "as", NV_FIELD_STRV, offsetof(NvVmObject, notes) },
 };
 

@@ -30,6 +30,7 @@ typedef struct {
         NvOptBool pending;
         NvOptBool uses_kvm;
         char *lock;
+        char *start_blocked;
         char **notes;
 } NvVmObject;
 

@@ -22,6 +22,18 @@ char *nv_vm_next_cell(const NvVmObject *vm)
         return nv_text_printable(cell);
 }
 
+gboolean nv_vm_start_blocked(const NvVmObject *vm)
+{
+        return vm->start_blocked && *vm->start_blocked;
+}
+
+const char *nv_vm_start_cell(const NvVmObject *vm)
+{
+        if (!vm->start_blocked)
+                return "-";
+        return nv_vm_start_blocked(vm) ? "blocked" : "ok";
+}
+
 char *nv_vm_display_name(const NvVmObject *vm)
 {
         g_autofree char *key = nv_vm_object_key(vm);

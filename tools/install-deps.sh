@@ -10,6 +10,7 @@ packages="
         systemd kmod passwd util-linux libxml2-utils valgrind man-db groff-base
         libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
         qemu-system-x86 busybox-static cpio debootstrap e2fsprogs psmisc lsof strace
+        debhelper dpkg-dev fakeroot build-essential lintian
 "
 
 missing=""

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the dependencies, builds nestvirt and runs the whole test suite four ways:
 #   1. everything, including the QEMU kernel tier (build-test/);
-#   2. everything but the QEMU tier (and the tests that use valgrind) again, built with
-#      AddressSanitizer and UBSan (build-asan/);
+#   2. everything but the QEMU tier, the Debian package build and the tests that use valgrind
+#      again, built with AddressSanitizer and UBSan (build-asan/);
 #   3. the C test programs under valgrind (build-test/, --setup=valgrind);
 #   4. the libFuzzer harnesses of every parser, each for a bounded time, with ASan and UBSan
 #      (build-fuzz/, tools/fuzz.sh).
@@ -24,9 +24,9 @@ asan=${NESTVIRT_ASAN_BUILD_DIR:-build-asan}
 [ -d "$asan" ] || CC=clang meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C "$asan"
 ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C "$asan" --print-errorlogs --no-suite vm --no-suite valgrind
+        meson test -C "$asan" --print-errorlogs --no-suite vm --no-suite valgrind --no-suite deb
 
 meson test -C "$build" --print-errorlogs --setup=valgrind \
-        --suite preload --suite unit --suite reload --suite findings --suite vms
+        --suite preload --suite unit --suite reload --suite findings --suite vms --suite pve --suite libvirt-xml
 
 tools/fuzz.sh

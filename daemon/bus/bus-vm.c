@@ -97,6 +97,10 @@ static const char *get_lock(const NvVmEntry *e)
 {
         return strempty(e->config.lock);
 }
+static const char *get_start_blocked(const NvVmEntry *e)
+{
+        return strempty(e->start_blocked);
+}
 static char *const *get_notes(const NvVmEntry *e)
 {
         return e->notes;
@@ -117,6 +121,7 @@ static const VmProperty vm_properties[] = {
         { "Pending", "b", .boolean = get_pending },
         { "UsesKVM", "b", .boolean = get_uses_kvm },
         { "Lock", "s", .string = get_lock },
+        { "StartBlocked", "s", .string = get_start_blocked },
         { "Notes", "as", .list = get_notes },
 };
 
@@ -176,6 +181,7 @@ static const sd_bus_vtable vm_vtable[] = {
         SD_BUS_PROPERTY("Pending", "b", property_get, 0, EMITS),
         SD_BUS_PROPERTY("UsesKVM", "b", property_get, 0, EMITS),
         SD_BUS_PROPERTY("Lock", "s", property_get, 0, EMITS),
+        SD_BUS_PROPERTY("StartBlocked", "s", property_get, 0, EMITS),
         SD_BUS_PROPERTY("Notes", "as", property_get, 0, EMITS),
         SD_BUS_METHOD_WITH_ARGS("SetExposure", SD_BUS_ARGS("b", expose, "t", flags),
                 SD_BUS_RESULT("s", next_start, "b", restart_needed, "as", notes), method_set_exposure,

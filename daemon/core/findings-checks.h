@@ -10,6 +10,7 @@
 
 /* findings-module.c: the hardware, the module and its nested configuration. */
 int check_hardware(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_nested_guest(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_modules_disabled(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_module_state(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_builtin_ignores_files(const NvHost *h, const NvVmList *vms, NvFindings *f);
@@ -34,7 +35,8 @@ typedef enum InitramfsTool {
  * duplicates); found stays as it was when there are none. */
 int initramfs_kvm_modules(const char *text, InitramfsTool tool, char ***found);
 
-/* findings-vms.c: the running VMs that expose vmx/svm to their guests. */
+/* findings-vms.c: the VMs: those that cannot start here, and those that expose vmx/svm. */
 int check_nested_disabled_vms(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f);
+int check_vms_cannot_start(const NvHost *h, const NvVmList *vms, NvFindings *f);
 int check_vms_require_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f);

@@ -44,6 +44,14 @@ static const NvNestedSetting *last_setting_from(const NvNestedConfig *c, const c
         return NULL;
 }
 
+/* "kvm", or "an unknown hypervisor". */
+static const char *hypervisor_phrase(const NvHost *h)
+{
+        if (isempty(h->virt.hypervisor) || streq(h->virt.hypervisor, "unknown"))
+                return "an unknown hypervisor";
+        return h->virt.hypervisor;
+}
+
 int check_hardware(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *summary = NULL, *hint = NULL;
@@ -67,14 +75,17 @@ int check_hardware(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
                 return 0;
 
         if (h->virt.guest) {
-                summary = text_new("This machine is a VM (hypervisor: %s) and the hypervisor does not "
-                                   "expose %s to this VM, so it cannot run VMs of its own.",
-                        isempty(h->virt.hypervisor) ? "unknown" : h->virt.hypervisor, flag);
-                hint = text_new("The administrator of the host that runs this VM must set its CPU type "
-                                "to host (Proxmox VE: `qm set VMID --cpu host`; libvirt: "
-                                "`<cpu mode='host-passthrough'/>`), enable nested there, and then "
-                                "power-cycle the VM (stop and start it): a reboot inside the guest is "
-                                "not enough.");
+                summary = text_new("This machine is a VM on %s whose hypervisor does not expose %s to it: "
+                                   "VMs here can run only without KVM, emulated and much slower "
+                                   "(Proxmox VE: `qm set VMID --kvm 0`; libvirt: domain type `qemu`).",
+                        hypervisor_phrase(h), flag);
+                hint = text_new("For VMs with KVM here, the administrator of the hypervisor (L0) must "
+                                "expose %s to this VM: CPU type host (Proxmox VE: `qm set VMID --cpu "
+                                "host`, or `+nested-virt` in its CPU flags; libvirt: `<cpu "
+                                "mode='host-passthrough'/>`) with nesting on there, and then "
+                                "power-cycle this VM (stop and start it): a reboot inside the guest is "
+                                "not enough.",
+                        flag);
                 return push(f, "guest-without-extensions", NV_LEVEL_ERROR, &summary, &hint);
         }
 
@@ -101,6 +112,50 @@ int check_hardware(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
                                 "enable Intel Virtualization Technology in the firmware setup and power "
                                 "the machine off and on.");
         return push(f, "no-hardware-support", NV_LEVEL_ERROR, &summary, &hint);
+}
+
+/* Whether KVM can run here: the module is there, or can be loaded. */
+static bool module_usable(const NvHost *h)
+{
+        switch (h->module_state) {
+        case NV_MODULE_LOADED:
+        case NV_MODULE_BUILTIN:
+                return true;
+        case NV_MODULE_NOT_LOADED:
+                return !h->modules_disabled;
+        default:
+                return false;
+        }
+}
+
+/* A VM that sees the extension: nesting works, one level down. Its own VMs pay for it, and on AMD
+ * this VM must not be saved while they run. */
+int check_nested_guest(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
+{
+        _cleanup_free_ char *summary = NULL, *hint = NULL;
+        const char *flag = nv_vendor_flag_to_string(h->cpu.vendor);
+        bool amd = h->cpu.vendor == NV_VENDOR_AMD;
+
+        if (!h->virt.guest || !h->module || !nv_cpu_info_hardware_support(&h->cpu) || !module_usable(h))
+                return 0;
+
+        summary = text_new("This machine is a VM (L1) on %s and sees %s, so nesting works here: it can "
+                           "run VMs of its own (L2) with KVM, each level slower (10-30 %% per level is "
+                           "common).",
+                hypervisor_phrase(h), flag);
+        if (amd)
+                hint = text_new("On AMD the hypervisor must not live-migrate, save or snapshot this VM "
+                                "while its own VMs (L2) run: their nested state is not saved reliably and "
+                                "they may crash; shut them down first. %s's nested setting here decides "
+                                "whether those VMs can run VMs again (L3).",
+                        h->module);
+        else
+                hint = text_new("Live migration and snapshots of this VM while its own VMs (L2) run are "
+                                "fragile: they need Linux 5.3 and QEMU 4.2 or newer on the hypervisor; "
+                                "prefer to shut those VMs down first. %s's nested setting here decides "
+                                "whether they can run VMs again (L3).",
+                        h->module);
+        return push(f, "nested-guest", amd ? NV_LEVEL_WARNING : NV_LEVEL_INFO, &summary, &hint);
 }
 
 int check_modules_disabled(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)

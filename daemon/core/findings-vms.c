@@ -123,6 +123,49 @@ int check_vms_expose_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f
         return push(f, "vms-expose-nesting", amd ? NV_LEVEL_WARNING : NV_LEVEL_INFO, &summary, &hint);
 }
 
+/* Whether any entry blocked for reason belongs to manager. */
+static bool blocked_by_manager(const NvInventory *inv, NvStartBlock reason, NvVmManager manager)
+{
+        for (size_t i = 0; i < inv->n_vms; i++)
+                if (inv->vms[i].start_block == reason && inv->vms[i].manager == manager)
+                        return true;
+        return false;
+}
+
+int check_vms_cannot_start(const NvHost *h, _unused_ const NvVmList *vms, NvFindings *f)
+{
+        _cleanup_free_ char *list = NULL, *summary = NULL, *hint = NULL, *settings = NULL;
+        const char *flag = nv_vendor_flag_to_string(h->cpu.vendor);
+        bool pve = blocked_by_manager(&h->inventory, NV_START_NO_EXTENSION, NV_VM_MANAGER_PROXMOX);
+        bool libvirt = blocked_by_manager(&h->inventory, NV_START_NO_EXTENSION, NV_VM_MANAGER_LIBVIRT);
+        size_t n;
+
+        list = nv_inventory_blocked_text(&h->inventory, NV_START_NO_EXTENSION, &n);
+        if (n == 0)
+                return 0;
+        if (!list)
+                return -ENOMEM;
+
+        summary = text_new("%s configured to use KVM, which needs %s, so %s not start on this machine: %s.",
+                n == 1 ? "A VM is" : "VMs are", flag, n == 1 ? "it will" : "they will", list);
+        settings = text_new("%s%s%s", pve ? "Proxmox VE: `qm set VMID --kvm 0`" : "",
+                pve && libvirt ? "; " : "",
+                libvirt ? "libvirt: domain type `qemu` (`virsh edit NAME`)" : "");
+        if (!settings)
+                return -ENOMEM;
+        if (h->virt.guest)
+                hint = text_new("Run %s without KVM (%s), emulated and much slower, or have the "
+                                "administrator of the hypervisor expose %s to this VM and power-cycle "
+                                "it (see guest-without-extensions).",
+                        n == 1 ? "it" : "them", settings, flag);
+        else
+                hint = text_new("Run %s without KVM (%s), emulated and much slower, or enable the CPU's "
+                                "virtualization extension in the firmware setup (see "
+                                "no-hardware-support).",
+                        n == 1 ? "it" : "them", settings);
+        return push(f, "vms-cannot-start", NV_LEVEL_ERROR, &summary, &hint);
+}
+
 int check_vms_require_nesting(const NvHost *h, const NvVmList *vms, NvFindings *f)
 {
         _cleanup_free_ char *list = NULL, *summary = NULL, *hint = NULL;
@@ -131,7 +174,8 @@ int check_vms_require_nesting(const NvHost *h, const NvVmList *vms, NvFindings *
         const char *flag = nv_vendor_flag_to_string(h->cpu.vendor);
         size_t n;
 
-        if (!h->module || (!live_off && !next_off))
+        /* Without the extension no VM with KVM starts at all: vms-cannot-start says so. */
+        if (!h->module || !nv_cpu_info_hardware_support(&h->cpu) || (!live_off && !next_off))
                 return 0;
         list = nv_inventory_requiring_text(&h->inventory, &n);
         if (n == 0)

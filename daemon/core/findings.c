@@ -29,10 +29,11 @@ void nv_findings_done(NvFindings *f)
         *f = (NvFindings){};
 }
 
-/* The order of the list: what blocks KVM, then the module, its configuration, the files around
- * it, and last the VMs. */
+/* The order of the list: what blocks KVM (or, on a VM, that nesting works), then the module, its
+ * configuration, the files around it, and last the VMs. */
 static int (*const checks[])(const NvHost *h, const NvVmList *vms, NvFindings *f) = {
         check_hardware,
+        check_nested_guest,
         check_modules_disabled,
         check_module_state,
         check_builtin_ignores_files,
@@ -43,6 +44,7 @@ static int (*const checks[])(const NvHost *h, const NvVmList *vms, NvFindings *f
         check_ignored_files,
         check_initramfs,
         check_slow_nested,
+        check_vms_cannot_start,
         check_vms_require_nesting,
         check_nested_disabled_vms,
         check_vms_expose_nesting,

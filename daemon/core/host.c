@@ -83,7 +83,14 @@ int nv_host_load_full(struct _virConnect *conn, NvHost **ret, NvVmList *ret_vms)
         else
                 h->vm_count = (unsigned) vms.n_vms;
 
-        r = nv_inventory_build(h->cpu.vendor, h->nested, &vms, conn, &h->inventory);
+        NvInventoryHost facts = {
+                .vendor = h->cpu.vendor,
+                .nested = h->nested,
+                .next_load = h->config.next_load,
+                .hardware_support = nv_cpu_info_hardware_support(&h->cpu),
+                .guest = h->virt.guest,
+        };
+        r = nv_inventory_build(&facts, &vms, conn, &h->inventory);
         if (r < 0) {
                 nv_vm_list_done(&vms);
                 return r;

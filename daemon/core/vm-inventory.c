@@ -19,6 +19,7 @@ static void entry_done(NvVmEntry *e)
         free(e->label);
         nv_vm_config_done(&e->config);
         free(e->cpu_now);
+        free(e->start_blocked);
         strv_free(e->notes);
 }
 
@@ -233,8 +234,10 @@ static int add_note(NvVmEntry *e, char *note)
 }
 
 /* The sentences an admin acts on, from what the entry says and the host's live value. */
-static int annotate(NvVmEntry *e, NvVendor vendor, NvNested host_nested)
+static int annotate(NvVmEntry *e, const NvInventoryHost *host)
 {
+        NvVendor vendor = host->vendor;
+        NvNested host_nested = host->nested;
         const char *flag = nv_vendor_flag_to_string(vendor);
         const NvVmConfig *c = &e->config;
         int r = 0;
@@ -271,6 +274,79 @@ static int annotate(NvVmEntry *e, NvVendor vendor, NvNested host_nested)
         return r;
 }
 
+static NvStartBlock start_block(const NvVmEntry *e, const NvInventoryHost *host)
+{
+        const NvVmConfig *c = &e->config;
+
+        /* A process without a configuration has no next start that nestvirt could know. */
+        if (!e->configured || !c->kvm || !c->x86)
+                return NV_START_OK;
+        /* KVM needs the extension; an unknown vendor has no KVM module nestvirt knows. */
+        if (host->vendor != NV_VENDOR_UNKNOWN && !host->hardware_support)
+                return NV_START_NO_EXTENSION;
+        /* The VM starts with the live value, or with the next load's when the module is not
+         * loaded: starting a VM loads it. */
+        if (nv_vm_entry_requires_nesting(e) &&
+                (host->nested == NV_NESTED_DISABLED ||
+                        (host->nested == NV_NESTED_UNKNOWN && host->next_load == NV_NESTED_DISABLED)))
+                return NV_START_NESTING_OFF;
+        return NV_START_OK;
+}
+
+/* How the entry's manager runs it without KVM, for "Run it without KVM (...)". */
+static char *without_kvm_text(const NvVmEntry *e)
+{
+        const char *id = strempty(e->config.id);
+
+        switch (e->manager) {
+        case NV_VM_MANAGER_PROXMOX:
+                return text_new("qm set %s --kvm 0", id);
+        case NV_VM_MANAGER_LIBVIRT:
+                return text_new("domain type qemu instead of kvm: virsh edit %s",
+                        isempty(e->config.name) ? id : e->config.name);
+        default:
+                return text_new("QEMU: -accel tcg");
+        }
+}
+
+/* The sentence of StartBlocked: why the next start fails here and what makes it start. */
+static int describe_start_block(NvVmEntry *e, const NvInventoryHost *host)
+{
+        _cleanup_free_ char *how = NULL;
+        const char *flag = nv_vendor_flag_to_string(host->vendor);
+
+        switch (e->start_block) {
+        case NV_START_OK:
+                return 0;
+        case NV_START_NO_EXTENSION:
+                how = without_kvm_text(e);
+                if (!how)
+                        return -ENOMEM;
+                if (host->guest)
+                        e->start_blocked =
+                                text_new("This machine is a VM whose hypervisor does not expose %s: a VM "
+                                         "that uses KVM cannot start here. Run it without KVM (%s), or "
+                                         "have the hypervisor's administrator expose %s to this machine "
+                                         "and power-cycle it.",
+                                        flag, how, flag);
+                else
+                        e->start_blocked = text_new(
+                                "This machine's CPU does not show %s (it lacks the extension, or the "
+                                "firmware disabled it): a VM that uses KVM cannot start here. Run it "
+                                "without KVM (%s), or enable the extension in the firmware setup and "
+                                "power the machine off and on.",
+                                flag, how);
+                break;
+        case NV_START_NESTING_OFF:
+                e->start_blocked = text_new(
+                        "Host nesting is off and this VM requires %s: it cannot start until nesting is "
+                        "on (nestvirtctl enable) or %s is hidden from it (nestvirtctl vm hide %s:%s).",
+                        flag, flag, nv_vm_manager_to_string(e->manager), strempty(e->config.id));
+                break;
+        }
+        return e->start_blocked ? 0 : -ENOMEM;
+}
+
 static void finish_entry(NvVmEntry *e)
 {
         const NvVmConfig *c = &e->config;
@@ -291,24 +367,25 @@ static int entry_cmp(const void *a, const void *b)
         return strcmp(((const NvVmEntry *) a)->label, ((const NvVmEntry *) b)->label);
 }
 
-int nv_inventory_build(NvVendor vendor, NvNested host_nested, const NvVmList *procs,
-        struct _virConnect *conn, NvInventory *ret)
+int nv_inventory_build(
+        const NvInventoryHost *host, const NvVmList *procs, struct _virConnect *conn, NvInventory *ret)
 {
         _cleanup_(nv_inventory_done) NvInventory inv = {};
         _cleanup_free_ bool *claimed = NULL;
         size_t n_procs = procs ? procs->n_vms : 0;
         int r;
 
+        assert(host);
         assert(ret);
 
         claimed = calloc(n_procs + 1, sizeof(bool));
         if (!claimed)
                 return -ENOMEM;
 
-        r = add_pve(&inv, vendor, procs, claimed);
+        r = add_pve(&inv, host->vendor, procs, claimed);
         if (r < 0)
                 return r;
-        r = add_libvirt(&inv, vendor, procs, claimed, conn);
+        r = add_libvirt(&inv, host->vendor, procs, claimed, conn);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_procs; i++)
@@ -319,13 +396,19 @@ int nv_inventory_build(NvVendor vendor, NvNested host_nested, const NvVmList *pr
                 }
 
         for (size_t i = 0; i < inv.n_vms; i++) {
-                finish_entry(&inv.vms[i]);
-                r = annotate(&inv.vms[i], vendor, host_nested);
+                NvVmEntry *e = &inv.vms[i];
+
+                finish_entry(e);
+                e->start_block = start_block(e, host);
+                r = describe_start_block(e, host);
+                if (r >= 0)
+                        r = annotate(e, host);
                 if (r < 0)
                         return r;
         }
 
-        qsort(inv.vms, inv.n_vms, sizeof(NvVmEntry), entry_cmp);
+        if (inv.n_vms > 0)
+                qsort(inv.vms, inv.n_vms, sizeof(NvVmEntry), entry_cmp);
         /* Two entries with one label (a PVE VMID seen as a process while its config is elsewhere
          * and as a config) would be one object: keep the first. */
         for (size_t i = 1; i < inv.n_vms;)
@@ -360,7 +443,9 @@ char *nv_vm_entry_describe(const NvVmEntry *e)
         return text_new("%s %s", nv_vm_manager_to_string(e->manager), strempty(e->config.id));
 }
 
-char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n)
+/* The entries for which match() is true, for messages: see nv_inventory_requiring_text(). */
+static char *entries_text(const NvInventory *inv, bool (*match)(const NvVmEntry *e, NvStartBlock reason),
+        NvStartBlock reason, size_t *ret_n)
 {
         _cleanup_free_ char *s = NULL;
         size_t n = 0, k = 0, shown;
@@ -368,7 +453,7 @@ char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n)
         assert(inv);
         errno = 0;
         for (size_t i = 0; i < inv->n_vms; i++)
-                n += nv_vm_entry_requires_nesting(&inv->vms[i]);
+                n += match(&inv->vms[i], reason);
         if (ret_n)
                 *ret_n = n;
         if (n == 0)
@@ -378,7 +463,7 @@ char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n)
         for (size_t i = 0; i < inv->n_vms && k < shown; i++) {
                 _cleanup_free_ char *d = NULL;
 
-                if (!nv_vm_entry_requires_nesting(&inv->vms[i]))
+                if (!match(&inv->vms[i], reason))
                         continue;
                 d = nv_vm_entry_describe(&inv->vms[i]);
                 if (!d || text_append(&s, "%s%s", list_sep(k++, shown < n ? shown + 1 : shown), d) < 0) {
@@ -391,4 +476,25 @@ char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n)
                 return NULL;
         }
         return TAKE_PTR(s);
+}
+
+static bool entry_requires(const NvVmEntry *e, _unused_ NvStartBlock reason)
+{
+        return nv_vm_entry_requires_nesting(e);
+}
+
+char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n)
+{
+        return entries_text(inv, entry_requires, NV_START_OK, ret_n);
+}
+
+static bool entry_blocked_by(const NvVmEntry *e, NvStartBlock reason)
+{
+        return e->start_block == reason;
+}
+
+char *nv_inventory_blocked_text(const NvInventory *inv, NvStartBlock reason, size_t *ret_n)
+{
+        assert(reason != NV_START_OK);
+        return entries_text(inv, entry_blocked_by, reason, ret_n);
 }

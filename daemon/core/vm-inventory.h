@@ -20,6 +20,22 @@
 /* A libvirt connection (virConnectPtr) that the caller owns, without libvirt's header. */
 struct _virConnect;
 
+/* What on this host stops a configured VM's next start, before its manager is even asked. */
+typedef enum NvStartBlock {
+        NV_START_OK, /* nothing this host knows of */
+        NV_START_NO_EXTENSION, /* it uses KVM, and this machine's CPU does not show vmx/svm */
+        NV_START_NESTING_OFF, /* it requires vmx/svm, and host nesting is off when it starts */
+} NvStartBlock;
+
+/* The facts of the host that the inventory judges the VMs by. */
+typedef struct NvInventoryHost {
+        NvVendor vendor; /* which extension counts */
+        NvNested nested; /* the live value */
+        NvNested next_load; /* what the module's next load uses, for a module not loaded */
+        bool hardware_support; /* the CPU shows the vendor's extension */
+        bool guest; /* this machine is itself a VM */
+} NvInventoryHost;
+
 typedef struct NvVmEntry {
         char *label; /* the object path element: MANAGER_ID with "_" for other characters */
         NvVmManager manager;
@@ -28,6 +44,8 @@ typedef struct NvVmEntry {
         NvVmNesting now; /* what the running guest sees (its -cpu); UNKNOWN when not running */
         char *cpu_now; /* the running process's effective -cpu, or NULL */
         bool pending; /* running, and the next start differs from now */
+        NvStartBlock start_block; /* what on this host stops the next start */
+        char *start_blocked; /* one sentence why the next start fails here, or NULL */
         char **notes; /* NULL-terminated sentences, or NULL */
 } NvVmEntry;
 
@@ -41,11 +59,11 @@ typedef struct NvInventory {
 
 /*
  * Builds the inventory: Proxmox VE's configs when this is a node, libvirt's domains when conn is
- * not NULL, and the processes in procs (the KVM holders) that no configuration claims. vendor
- * decides which extension counts, host_nested (the live value) goes into the notes.
+ * not NULL, and the processes in procs (the KVM holders) that no configuration claims. host
+ * decides which extension counts and goes into the notes and each entry's start_blocked.
  */
-int nv_inventory_build(NvVendor vendor, NvNested host_nested, const NvVmList *procs,
-        struct _virConnect *conn, NvInventory *ret);
+int nv_inventory_build(
+        const NvInventoryHost *host, const NvVmList *procs, struct _virConnect *conn, NvInventory *ret);
 void nv_inventory_done(NvInventory *inv);
 
 /* The entry with this label, or NULL. */
@@ -57,6 +75,8 @@ bool nv_vm_entry_requires_nesting(const NvVmEntry *e);
 /* "web1 (proxmox 101), db (libvirt) and 3 more": the VMs whose next start needs host nesting, for
  * messages; NULL when there are none (or on ENOMEM: check errno). */
 char *nv_inventory_requiring_text(const NvInventory *inv, size_t *ret_n);
+/* The same for the VMs whose next start this host blocks for reason. */
+char *nv_inventory_blocked_text(const NvInventory *inv, NvStartBlock reason, size_t *ret_n);
 
 /* A name for messages: "NAME (MANAGER ID)" or "MANAGER ID". */
 char *nv_vm_entry_describe(const NvVmEntry *e);

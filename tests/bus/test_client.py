@@ -58,7 +58,8 @@ EXIT_CODES = [EXIT_SUCCESS, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_AUTHORIZED, EXIT_
 # Member names of the structs in nestvirtctl's JSON (client/json-output.c).
 STRUCT_FIELDS = {'NestedSettings': ('source', 'value', 'effect')}
 # The columns of "nestvirtctl vms".
-VMS_HEADER = ['NAME', 'MANAGER', 'ID', 'RUNNING', 'NOW', 'NEXT', 'PENDING', 'REQUIRES']
+VMS_HEADER = ['NAME', 'MANAGER', 'ID', 'RUNNING', 'NOW', 'NEXT', 'PENDING', 'REQUIRES',
+              'START']
 FINDING_FIELDS = ('id', 'level', 'summary', 'hint')
 
 TIMESTAMP = re.compile(r'\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b')
@@ -392,7 +393,8 @@ class VmsPlainTest(ClientCase):
                 self.assertEqual(cells, [vm['Name'] or '-', vm['Manager'], vm['Id'],
                                          yes_no(vm['Running']), now,
                                          '%s (%s)' % (vm['NextStart'], vm['NextStartBy']),
-                                         yes_no(vm['Pending']), yes_no(vm['Requires'])])
+                                         yes_no(vm['Pending']), yes_no(vm['Requires']),
+                                         'blocked' if vm['StartBlocked'] else 'ok'])
         self.assertEqual(out[len(vms) + 1], '', 'a blank line before the note')
         self.assertRegex(out[len(vms) + 2],
                          r'^1 process could not be inspected .*may hold KVM too\.$')

@@ -132,7 +132,7 @@ class VmListTest(VmCase):
         out = self.ctl('vms').stdout.splitlines()
         header = out[0].split()
         self.assertEqual(header, ['NAME', 'MANAGER', 'ID', 'RUNNING', 'NOW', 'NEXT', 'PENDING',
-                                  'REQUIRES'])
+                                  'REQUIRES', 'START'])
         starts = [out[0].index(t) for t in header]
         rows = [[line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
                 for line in out[1:1 + len(vms)]]
@@ -147,7 +147,8 @@ class VmListTest(VmCase):
                 self.assertEqual(cells, [p['Name'] or '-', p['Manager'], p['Id'],
                                          yes_no[p['Running']],
                                          p['ExposedNow'] if p['Running'] else '-', next_cell,
-                                         yes_no[p['Pending']], yes_no[p['Requires']]])
+                                         yes_no[p['Pending']], yes_no[p['Requires']],
+                                         'blocked' if p['StartBlocked'] else 'ok'])
         # The legend follows for the columns that say yes somewhere.
         footer = out[1 + len(vms):]
         self.assertEqual(footer[0], '')

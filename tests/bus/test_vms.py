@@ -395,6 +395,130 @@ class WatchVmsTest(VmCase):
 
 
 # ---------------------------------------------------------------------------------------------
+# libvirt: a real libvirtd (tests/libvirt/libvirtd-test.sh: root, a private mount namespace and
+# socket), domains of type qemu where no /dev/kvm exists, and one of type kvm that requires svm
+
+LIBVIRTD_TEST = nvtest.source_path('tests', 'libvirt', 'libvirtd-test.sh') if \
+    os.environ.get('NESTVIRT_SOURCE_ROOT') else None
+
+
+def domain_xml(name, kind='qemu', cpu="<cpu mode='custom' match='exact'><model fallback='allow'>"
+               "qemu64</model></cpu>"):
+    return ("<domain type='%s'><name>%s</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os>%s<devices>"
+            "<emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>" % (kind, name, cpu))
+
+
+DOMAINS = {
+    'lv-plain': domain_xml('lv-plain'),
+    'lv-passthrough': domain_xml('lv-passthrough', cpu="<cpu mode='host-passthrough'/>"),
+    'lv-require': domain_xml('lv-require', 'kvm', "<cpu mode='custom' match='exact'><model "
+                             "fallback='allow'>EPYC</model><feature policy='require' name='svm'/>"
+                             "</cpu>"),
+}
+
+
+class LibvirtVmsTest(BusTestCase):
+    FIXTURE = 'amd-host'
+
+    def daemon_env(self):
+        need_root('libvirtd runs as root in a mount namespace of its own')
+        if not LIBVIRTD_TEST or not shutil.which('virsh') or not os.access('/usr/sbin/libvirtd',
+                                                                           os.X_OK):
+            raise unittest.SkipTest('needs libvirtd and virsh (libvirt-daemon, libvirt-clients)')
+        self.lv_dir = tempfile.mkdtemp(prefix='nestvirt-libvirtd-')
+        self.addCleanup(shutil.rmtree, self.lv_dir, True)
+        self.uri = 'qemu:///system?socket=%s/sock/libvirt-sock' % self.lv_dir
+        return {'NESTVIRT_LIBVIRT_URI': self.uri}
+
+    def setUp(self):
+        super().setUp()
+        r = subprocess.run(['sh', LIBVIRTD_TEST, 'start', self.lv_dir], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=120)
+        self.addCleanup(subprocess.run, ['sh', LIBVIRTD_TEST, 'stop', self.lv_dir],
+                        stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, 'libvirtd did not start: %s' % r.stderr)
+        self.uuids = {name: self.define(xml) for name, xml in DOMAINS.items()}
+
+    def virsh(self, *args):
+        r = subprocess.run(['virsh', '-q', '-c', self.uri] + list(args), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, 'virsh %s: %s' % (' '.join(args), r.stderr))
+        return r.stdout
+
+    def define(self, xml):
+        path = os.path.join(self.lv_dir, 'domain.xml')
+        nvtest.write_file(path, xml)
+        self.virsh('define', path)
+        name = xml.split('<name>')[1].split('</name>')[0]
+        return self.virsh('domuuid', name).strip()
+
+    def stored_xml(self, name):
+        return self.virsh('dumpxml', '--inactive', '--security-info', name)
+
+    def path(self, name):
+        return path_of('libvirt', self.uuids[name].replace('-', '_'))
+
+    def test_libvirt_objects(self):
+        vms = managed_vms(self.h.caller())
+        want = {self.path(n): n for n in DOMAINS}
+        self.assertEqual({p: vms[p]['Name'] for p in want if p in vms}, want)
+        plain, passthrough, require = (vms[self.path(n)] for n in
+                                       ('lv-plain', 'lv-passthrough', 'lv-require'))
+        self.assertEqual((plain['Manager'], plain['Id'], plain['Running'], plain['UsesKVM']),
+                         ('libvirt', self.uuids['lv-plain'], False, False))
+        self.assertEqual((plain['NextStart'], plain['NextStartBy'], plain['Requires']),
+                         ('hidden', 'none', False))
+        self.assertEqual((passthrough['NextStart'], passthrough['NextStartBy']),
+                         ('exposed', 'host-model'))
+        self.assertEqual((require['NextStart'], require['NextStartBy'], require['Requires'],
+                          require['UsesKVM']), ('exposed', 'flag', True, True))
+        # A kvm domain that requires svm blocks turning nesting off, and is named.
+        r = self.h.caller().call([dict(dest=BUS_NAME, path=OBJECT_PATH, interface=INTERFACE,
+                                       member='SetNested', signature='bt', args=[False, RUNTIME])])[0]
+        self.assertError(r, ERROR + 'VMsRequireNesting', 'lv-require (libvirt %s)' % self.uuids['lv-require'])
+        self.assertEqual(self.h.trap_log(), [])
+
+    def test_libvirt_expose_hide_cli(self):
+        """nestvirtctl vm expose NAME changes the persistent XML as expected and nothing else;
+        hide gives the original back."""
+        before = self.stored_xml('lv-plain')
+        self.assertNotIn("name='svm'", before)
+        r = self.h.run_ctl(['vm', 'expose', 'lv-plain'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        after = self.stored_xml('lv-plain')
+        feature = "<feature policy='require' name='svm'/>"
+        self.assertEqual(after.count(feature), 1, after)
+        self.assertEqual([l for l in after.splitlines() if feature not in l], before.splitlines())
+        vm = managed_vms(self.h.caller())[self.path('lv-plain')]
+        self.assertEqual((vm['NextStart'], vm['NextStartBy'], vm['Pending']), ('exposed', 'flag', False))
+        # The other domains are untouched.
+        self.assertNotIn('svm', self.stored_xml('lv-passthrough'))
+
+        r = self.h.run_ctl(['vm', 'hide', 'lv-plain'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.stored_xml('lv-plain'), before)
+
+        # Hiding on host-passthrough disables the feature, as the mode alone would expose it.
+        self.assertReply(self.h.caller().call([dict(
+            dest=BUS_NAME, path=self.path('lv-passthrough'), interface=VM_INTERFACE,
+            member='SetExposure', signature='bt', args=[False, 0])])[0])
+        self.assertIn("<feature policy='disable' name='svm'/>", self.stored_xml('lv-passthrough'))
+
+    def test_libvirt_events(self):
+        c = self.h.caller()
+        c.ok(BUS_NAME, OBJECT_PATH, INTERFACE, 'Subscribe')
+        sig = VmSignals(self.h.address)
+        self.addCleanup(sig.close)
+        uuid = self.define(domain_xml('lv-new'))
+        p = path_of('libvirt', uuid.replace('-', '_'))
+        sig.wait(lambda s: s.seen('added', p), what='InterfacesAdded of the domain defined by virsh')
+        self.virsh('undefine', 'lv-new')
+        sig.wait(lambda s: s.seen('removed', p), what='InterfacesRemoved of the domain undefined by virsh')
+        self.assertNotIn(p, managed_vms(c))
+
+
+# ---------------------------------------------------------------------------------------------
 # Authorization by the real polkitd
 
 class PolkitVmsTest(VmCase):

@@ -18,6 +18,7 @@ static const char *const known_ids[] = {
         "unknown-vendor",
         "guest-without-extensions",
         "no-hardware-support",
+        "nested-guest",
         "modules-disabled",
         "module-unavailable",
         "module-not-loaded",
@@ -30,6 +31,8 @@ static const char *const known_ids[] = {
         "ignored-file",
         "initramfs-includes-kvm",
         "slow-nested",
+        "vms-cannot-start",
+        "vms-require-nesting",
         "nested-disabled-vms-want-it",
         "vms-expose-nesting",
 };
@@ -161,7 +164,7 @@ END_TEST
 /* Nothing to say about healthy hosts, with or without VMs that leave nesting alone. */
 START_TEST(test_healthy)
 {
-        static const char *const healthy[] = { "intel-host", "amd-host", "guest-with-vmx" };
+        static const char *const healthy[] = { "intel-host", "amd-host" };
         const NvVmList *lists[] = { NULL, &none, &hidden };
 
         for (size_t i = 0; i < ELEMENTSOF(healthy); i++)
@@ -238,11 +241,17 @@ START_TEST(test_guest_without_extensions)
         /* Without vmx kvm_intel cannot load: "not loaded" would add nothing. */
         EXPECT_IDS(&f, "guest-without-extensions");
         x = expect(&f, "guest-without-extensions", NV_LEVEL_ERROR);
-        HAS(x->summary, "hypervisor does not expose vmx to this VM");
-        HAS(x->summary, "kvm");
+        HAS(x->summary, "a VM on kvm whose hypervisor does not expose vmx to it");
+        /* VMs still run here, without KVM: both managers' settings are named. */
+        HAS(x->summary, "run only without KVM");
+        HAS(x->summary, "qm set VMID --kvm 0");
+        HAS(x->summary, "domain type `qemu`");
+        LACKS(x->summary, "cannot run VMs of its own");
+        HAS(x->hint, "hypervisor (L0) must expose vmx");
         HAS(x->hint, "qm set VMID --cpu host");
+        HAS(x->hint, "+nested-virt");
         HAS(x->hint, "<cpu mode='host-passthrough'/>");
-        HAS(x->hint, "power-cycle");
+        HAS(x->hint, "power-cycle this VM");
         HAS(x->hint, "reboot inside the guest is not enough");
         nv_findings_done(&f);
 
@@ -253,6 +262,205 @@ START_TEST(test_guest_without_extensions)
         check_host("check-intel-no-vmx", NULL, &f);
         expect_absent(&f, "guest-without-extensions");
         nv_findings_done(&f);
+}
+END_TEST
+
+/* guest-with-vmx as an AMD guest: the same tree with an AMD CPU and kvm_amd loaded instead. */
+static NvFixture *amd_guest_new(void)
+{
+        NvFixture *fx = NULL;
+
+        ck_assert_int_eq(nv_fixture_new("amd-host", &fx), 0);
+        ck_assert_int_eq(nv_fixture_write(fx, "/proc/cpuinfo",
+                                 "processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+                                 "flags\t\t: fpu vme de pse tsc lm svm npt hypervisor\n"),
+                0);
+        ck_assert_int_eq(nv_fixture_write(fx, "/sys/class/dmi/id/sys_vendor", "QEMU\n"), 0);
+        return fx;
+}
+
+START_TEST(test_nested_guest)
+{
+        NvFixture *fx = NULL;
+        NvFindings f = {};
+        const NvFinding *x;
+
+        /* The one thing to say about a healthy guest: nesting works, one level down. */
+        check_host("guest-with-vmx", NULL, &f);
+        EXPECT_IDS(&f, "nested-guest");
+        x = expect(&f, "nested-guest", NV_LEVEL_INFO);
+        HAS(x->summary, "a VM (L1) on qemu and sees vmx, so nesting works here");
+        HAS(x->summary, "VMs of its own (L2)");
+        HAS(x->summary, "10-30 % per level");
+        HAS(x->hint, "kvm_intel's nested setting here");
+        HAS(x->hint, "(L3)");
+        LACKS(x->hint, "On AMD");
+        nv_findings_done(&f);
+
+        /* AMD: a warning, as this VM must not be saved while its VMs run. */
+        fx = amd_guest_new();
+        check_root(NULL, &f);
+        EXPECT_IDS(&f, "nested-guest");
+        x = expect(&f, "nested-guest", NV_LEVEL_WARNING);
+        HAS(x->summary, "a VM (L1) on qemu and sees svm");
+        HAS(x->hint, "must not live-migrate, save or snapshot this VM while its own VMs (L2) run");
+        nv_findings_done(&f);
+
+        /* A hypervisor that does not name itself. */
+        ck_assert_int_eq(nv_fixture_remove(fx, "/sys/class/dmi/id/sys_vendor"), 0);
+        check_root(NULL, &f);
+        x = expect(&f, "nested-guest", NV_LEVEL_WARNING);
+        HAS(x->summary, "on an unknown hypervisor and sees svm");
+        nv_findings_done(&f);
+
+        nv_fixture_free(fx);
+
+        /* A module that is not loaded works as long as it can load. */
+        ck_assert_int_eq(nv_fixture_new("intel-not-loaded", &fx), 0);
+        ck_assert_int_eq(nv_fixture_write(fx, "/proc/cpuinfo",
+                                 "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+                                 "flags\t\t: fpu vme de pse tsc lm vmx ept hypervisor\n"),
+                0);
+        check_root(NULL, &f);
+        expect(&f, "nested-guest", NV_LEVEL_INFO);
+        nv_findings_done(&f);
+        ck_assert_int_eq(nv_fixture_write(fx, "/proc/sys/kernel/modules_disabled", "1\n"), 0);
+        check_root(NULL, &f);
+        expect_absent(&f, "nested-guest");
+        nv_findings_done(&f);
+        nv_fixture_free(fx);
+
+        check_host("guest-without-vmx", NULL, &f);
+        expect_absent(&f, "nested-guest");
+        nv_findings_done(&f);
+
+        check_host("amd-host", NULL, &f);
+        expect_absent(&f, "nested-guest");
+        nv_findings_done(&f);
+}
+END_TEST
+
+#define PVE_CONF(name, ...) "name: " name "\nmemory: 2048\nostype: l26\n" __VA_ARGS__
+
+/* Writes /etc/pve/qemu-server/VMID.conf, which makes the root a Proxmox VE node. */
+static void write_pve_conf(NvFixture *fx, const char *vmid, const char *text)
+{
+        _cleanup_free_ char *path = NULL;
+
+        ck_assert_int_ne(asprintf(&path, "/etc/pve/qemu-server/%s.conf", vmid), -1);
+        ck_assert_int_eq(nv_fixture_write(fx, path, text), 0);
+}
+
+/* The StartBlocked sentence of the inventory entry label ("" for none) is want, or contains it
+ * when whole is false. */
+static void check_start_blocked(const char *label, const char *want, bool whole)
+{
+        NvHost *h = NULL;
+        const NvVmEntry *e;
+        const char *s;
+
+        ck_assert_int_eq(nv_host_load(&h), 0);
+        e = nv_inventory_find(&h->inventory, label);
+        ck_assert_msg(e, "no entry %s", label);
+        s = strempty(e->start_blocked);
+        if (whole)
+                ck_assert_str_eq(s, want);
+        else
+                HAS(s, want);
+        nv_host_free(h);
+}
+#define START_BLOCKED(label, want)  check_start_blocked((label), (want), true)
+#define START_BLOCKED_HAS(label, s) check_start_blocked((label), (s), false)
+
+START_TEST(test_vms_cannot_start)
+{
+        NvFixture *fx = NULL;
+        NvFindings f = {};
+        const NvFinding *x;
+
+        /* A guest without vmx, a Proxmox VE node with KVM's default (kvm: 1) and one kvm: 0. */
+        ck_assert_int_eq(nv_fixture_new("guest-without-vmx", &fx), 0);
+        write_pve_conf(fx, "100", PVE_CONF("web", "cpu: x86-64-v2-AES\n"));
+        write_pve_conf(fx, "101", PVE_CONF("emulated", "kvm: 0\n"));
+        write_pve_conf(fx, "102", PVE_CONF("arm", "arch: aarch64\n"));
+        check_root(NULL, &f);
+        EXPECT_IDS(&f, "guest-without-extensions", "vms-cannot-start");
+        x = expect(&f, "vms-cannot-start", NV_LEVEL_ERROR);
+        HAS(x->summary,
+                "A VM is configured to use KVM, which needs vmx, so it will not start on this "
+                "machine: web (proxmox 100).");
+        LACKS(x->summary, "emulated");
+        LACKS(x->summary, "arm");
+        HAS(x->hint, "Run it without KVM (Proxmox VE: `qm set VMID --kvm 0`)");
+        HAS(x->hint, "expose vmx to this VM and power-cycle it");
+        LACKS(x->hint, "libvirt");
+        nv_findings_done(&f);
+
+        START_BLOCKED("proxmox_100",
+                "This machine is a VM whose hypervisor does not expose vmx: a VM that uses KVM "
+                "cannot start here. Run it without KVM (qm set 100 --kvm 0), or have the "
+                "hypervisor's administrator expose vmx to this machine and power-cycle it.");
+        START_BLOCKED("proxmox_101", "");
+        START_BLOCKED("proxmox_102", "");
+
+        /* Ten are named, the rest counted. */
+        for (unsigned i = 0; i < 12; i++) {
+                char vmid[8];
+
+                snprintf(vmid, sizeof(vmid), "%u", 200 + i);
+                write_pve_conf(fx, vmid, PVE_CONF("many"));
+        }
+        check_root(NULL, &f);
+        x = expect(&f, "vms-cannot-start", NV_LEVEL_ERROR);
+        HAS(x->summary, "VMs are configured to use KVM, which needs vmx, so they will not start");
+        HAS(x->summary, "web (proxmox 100), many (proxmox 200)");
+        LACKS(x->summary, "proxmox 209");
+        HAS(x->summary, "and 3 more.");
+        HAS(x->hint, "Run them without KVM");
+        nv_findings_done(&f);
+        nv_fixture_free(fx);
+
+        /* With vmx they start. */
+        ck_assert_int_eq(nv_fixture_new("guest-with-vmx", &fx), 0);
+        write_pve_conf(fx, "100", PVE_CONF("web", "cpu: x86-64-v2-AES\n"));
+        check_root(NULL, &f);
+        EXPECT_IDS(&f, "nested-guest");
+        nv_findings_done(&f);
+        START_BLOCKED("proxmox_100", "");
+        nv_fixture_free(fx);
+
+        /* Not a VM: the firmware is the other way out. */
+        ck_assert_int_eq(nv_fixture_new("check-intel-no-vmx", &fx), 0);
+        write_pve_conf(fx, "100", PVE_CONF("web"));
+        check_root(NULL, &f);
+        EXPECT_IDS(&f, "no-hardware-support", "vms-cannot-start");
+        x = expect(&f, "vms-cannot-start", NV_LEVEL_ERROR);
+        HAS(x->hint, "firmware setup");
+        LACKS(x->hint, "power-cycle");
+        nv_findings_done(&f);
+        START_BLOCKED_HAS("proxmox_100", "This machine's CPU does not show vmx");
+        START_BLOCKED_HAS("proxmox_100", "qm set 100 --kvm 0");
+        nv_fixture_free(fx);
+}
+END_TEST
+
+/* Host nesting off blocks the VMs that require it: StartBlocked says so too. */
+START_TEST(test_start_blocked_nesting_off)
+{
+        NvFixture *fx = NULL;
+
+        ck_assert_int_eq(nv_fixture_new("amd-host", &fx), 0);
+        write_pve_conf(fx, "102", PVE_CONF("ci", "cpu: EPYC,flags=+nested-virt\n"));
+        write_pve_conf(fx, "103", PVE_CONF("plain", "cpu: EPYC\n"));
+        START_BLOCKED("proxmox_102", "");
+
+        ck_assert_int_eq(nv_fixture_write(fx, "/sys/module/kvm_amd/parameters/nested", "0\n"), 0);
+        START_BLOCKED("proxmox_102",
+                "Host nesting is off and this VM requires svm: it cannot start until nesting "
+                "is on (nestvirtctl enable) or svm is hidden from it (nestvirtctl vm hide "
+                "proxmox:102).");
+        START_BLOCKED("proxmox_103", "");
+        nv_fixture_free(fx);
 }
 END_TEST
 
@@ -916,6 +1124,9 @@ static Suite *findings_suite(void)
         tcase_add_test(tc, test_healthy);
         tcase_add_test(tc, test_no_hardware_support);
         tcase_add_test(tc, test_guest_without_extensions);
+        tcase_add_test(tc, test_nested_guest);
+        tcase_add_test(tc, test_vms_cannot_start);
+        tcase_add_test(tc, test_start_blocked_nesting_off);
         tcase_add_test(tc, test_unknown_vendor);
         tcase_add_test(tc, test_module_not_loaded);
         tcase_add_test(tc, test_module_unavailable);

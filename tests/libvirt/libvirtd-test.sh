@@ -4,7 +4,8 @@
 # A private libvirtd for the integration tests, as root without systemd:
 #
 #   libvirtd-test.sh run PROGRAM [ARGS...]   start one, run PROGRAM against it, stop it
-#   libvirtd-test.sh start DIR | stop DIR    (used by PROGRAM through $NV_LIBVIRTD_CTL)
+#   libvirtd-test.sh start DIR | stop DIR    (used by PROGRAM through $NV_LIBVIRTD_CTL, and by
+#                                            the bus tests; start sets DIR up when it is new)
 #
 # It runs in a mount namespace of its own so that nothing of the host's libvirt state is read or
 # written: tmpfs over /run, /var/lib and /var/cache, DIR/etc over /etc/libvirt (its qemu.conf
@@ -52,6 +53,7 @@ EOF
 
 start() {
         dir=$1
+        [ -f "$dir/libvirtd.conf" ] || setup "$dir"
         rm -f "$dir/sock/libvirt-sock"
         # The namespace's mounts go away with its last process: libvirtd, or QEMU it started.
         unshare -m --propagation private sh -c '

@@ -223,8 +223,12 @@ def cmd_activation(unit, dbus_service, dbus_policy):
 
     same('unit Type= / dbus', service.get('Type'), 'dbus')
     same('activation file Name= / unit BusName=', keys.get('Name'), service.get('BusName'))
-    same('activation file SystemdService= / unit name', keys.get('SystemdService'),
-         os.path.basename(unit))
+    # The bus asks systemd for the unit by its name or by one of its [Install] Alias= names.
+    aliases = [v for k, v in parse_unit(unit).get('Install', []) if k == 'Alias']
+    names = [os.path.basename(unit)] + ' '.join(aliases).split()
+    if keys.get('SystemdService') not in names:
+        problems.append('activation file SystemdService=%r is neither the unit nor an alias of '
+                        'it: %s' % (keys.get('SystemdService'), ', '.join(names)))
     same('activation file Exec= / unit ExecStart=', keys.get('Exec'), service.get('ExecStart'))
     unit_user = service.get('User', 'root')
     same('activation file User= / unit User=', keys.get('User', 'root'), unit_user)

@@ -6,7 +6,8 @@
 # The checks each run must PASS (the guest prints them; see guest/fast-init.sh).
 NV_FAST_AMD_CHECKS="boot-svm-flag boot-kvm-amd-loads bus-starts daemon-starts
         status-vendor-amd status-module-kvm-amd-loaded status-nested-is-live-value
-        status-role-guest status-hardware-support status-text-says-amd ctl-has-enable-disable
+        status-role-guest status-hardware-support status-text-says-amd
+        status-first-line-guest-svm check-nesting-works-at-l1 ctl-has-enable-disable
         runtime-disable-reloads runtime-disable-property runtime-enable-reloads
         runtime-enable-property runtime-kvm-stays-usable
         guard-disable-refused-vmsrunning guard-disable-module-untouched
@@ -14,6 +15,7 @@ NV_FAST_AMD_CHECKS="boot-svm-flag boot-kvm-amd-loads bus-starts daemon-starts
         external-reload-signal.needs-module-event-feature"
 NV_FAST_INTEL_CHECKS="boot-no-vmx-flag boot-kvm-intel-refuses bus-starts daemon-starts
         intel-status-vendor intel-no-hardware-support intel-status-text-says-missing
+        intel-status-first-line-guest intel-check-only-without-kvm
         intel-set-runtime-1-not-supported intel-set-runtime-0-not-supported
         intel-module-still-absent"
 # What the self-test's broken daemon must fail.

@@ -4,22 +4,29 @@
 # installed into it by `meson install --destdir`, booted three times on Debian's kernel.
 #
 #   boot 1: bus activation and idle exit, polkit (unprivileged user without and with a rule),
-#           `nestvirtctl disable` (now and persistent), journal audit records, systemd-analyze
+#           a libvirt VM of type kvm exposed, started and hidden, a Proxmox VE VM changed through
+#           a stand-in pvesh run by systemd-run, `nestvirtctl disable` (now and persistent),
+#           journal audit records, systemd-analyze
 #   boot 2: plain reboot: kvm_amd comes up with nested off, nestvirt-enforce.service succeeded
 #   boot 3: a unit loads kvm_amd with nested=1 before nestvirt-enforce.service: enforcement at
 #           boot turns it off again
 
 # The debootstrapped Debian, built once and cached. Bump the version when its recipe changes.
-NV_ROOTFS_RECIPE=1
+NV_ROOTFS_RECIPE=2
 NV_ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,kmod,udev"
 # What a nestvirt package would depend on (the libraries of nestvirtd and nestvirtctl).
-NV_ROOTFS_PACKAGES="$NV_ROOTFS_PACKAGES,libglib2.0-0,libjson-glib-1.0-0,libkmod2,libsystemd0,libudev1"
+NV_ROOTFS_PACKAGES="$NV_ROOTFS_PACKAGES,libglib2.0-0,libjson-glib-1.0-0,libkmod2,libsystemd0,libudev1,libvirt0,libxml2"
+# libvirt with its QEMU driver and QEMU, for a VM of type kvm (the guest has /dev/kvm); without
+# libvirt-daemon-system: the test starts libvirtd itself (guest/libvirt-qemu.conf).
+NV_ROOTFS_PACKAGES="$NV_ROOTFS_PACKAGES,libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-clients,qemu-system-x86"
 
 NV_FULL_CHECKS_1="boot-kvm-amd-autoloaded boot-enforce-unit-succeeded daemon-idle-after-boot
         activation-by-status activation-by-systemd idle-exit
         polkit-unprivileged-refused polkit-rule-allows-unprivileged
         sandbox-vms-names-vm sandbox-listvms-reports-vm sandbox-disable-refused
         sandbox-disable-module-untouched monitor-outlives-idle-timeout monitor-sees-external-reload
+        libvirt-kvm-expose libvirt-kvm-running-exposed libvirt-kvm-disable-refused libvirt-kvm-hide-restores
+        pve-expose-through-systemd-run
         disable-runtime-and-persistent journal-audit-records
         security-online-matches-offline security-guest-matches-host"
 NV_FULL_CHECKS_2="reboot-module-comes-up-off reboot-enforce-unit-succeeded reboot-next-load-from-dropin"
@@ -63,6 +70,8 @@ nv_build_rootfs_locked() {
         r=$dir/root
         # The unprivileged user of the polkit checks.
         chroot "$r" useradd -m -u 1000 -s /bin/sh nvuser
+        # libvirt's QEMU driver looks its default user up before it reads qemu.conf.
+        chroot "$r" useradd -r -M -s /usr/sbin/nologin libvirt-qemu
         echo "nestvirt-test" >"$r/etc/hostname"
         echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >"$r/etc/fstab"
         # A quiet serial console and a boot that does only what the test needs.
@@ -143,9 +152,10 @@ nv_full_image() {
                 missing=$(chroot "$r" ldd "${f#"$r"}" 2>&1 | grep 'not found' || true)
                 [ -z "$missing" ] || nv_die "the image lacks libraries of ${f#"$r"}: $missing (add their packages to NV_ROOTFS_PACKAGES)"
         done
-        # What a package's postinst does: enable the boot unit.
-        systemctl --root="$r" enable nestvirt-enforce.service >/dev/null 2>&1 ||
-                nv_log "warning: could not enable nestvirt-enforce.service (not installed?)"
+        # What a package's postinst does: enable the boot unit, and the daemon's unit for its
+        # alias dbus-org.nestvirt.NestVirt1.service, the name bus activation asks systemd for.
+        systemctl --root="$r" enable nestvirt-enforce.service nestvirtd.service >/dev/null 2>&1 ||
+                nv_die "could not enable nestvirt-enforce.service and nestvirtd.service"
 
         mkdir -p "$r/usr/lib/modules"
         cp -a "$NV_KMODS/lib/modules/$NV_KREL" "$r/usr/lib/modules/" || nv_die "cannot copy the modules"
@@ -154,8 +164,19 @@ nv_full_image() {
         t=$r/usr/lib/nestvirt-test
         mkdir -p "$t"
         cp "$NESTVIRT_NV_BUS" "$NESTVIRT_KVM_HOLD" "$here/guest/lib.sh" "$here/guest/full-test.sh" \
-                "$here/guest/full-enforce-precondition.sh" "$t/" || nv_die "cannot copy the test helpers"
-        chmod 0755 "$t/full-test.sh" "$t/full-enforce-precondition.sh"
+                "$here/guest/full-enforce-precondition.sh" "$here/guest/pvesh-standin.sh" "$t/" ||
+                nv_die "cannot copy the test helpers"
+        chmod 0755 "$t/full-test.sh" "$t/full-enforce-precondition.sh" "$t/pvesh-standin.sh"
+        mkdir -p "$r/etc/libvirt"
+        cp "$here/guest/libvirt-qemu.conf" "$r/etc/libvirt/qemu.conf" || nv_die "cannot copy qemu.conf"
+        # A Proxmox VE node as nestvirtd reads one: a VM config, the node link, and qemu-server's
+        # entry in dpkg's status (9.0.27 knows +nested-virt). Only pvesh is missing: a drop-in
+        # points nestvirtd at the stand-in.
+        mkdir -p "$r/etc/pve/qemu-server" "$r/etc/pve/nodes/nestvirt-test"
+        ln -sfn nodes/nestvirt-test "$r/etc/pve/local"
+        printf 'name: pve-l2\ncpu: x86-64-v2-AES\nmemory: 512\n' >"$r/etc/pve/qemu-server/200.conf"
+        printf 'Package: qemu-server\nStatus: install ok installed\nVersion: 9.0.27\nArchitecture: amd64\n\n' \
+                >>"$r/var/lib/dpkg/status"
         cp "$here/guest/nestvirt-test.service" "$here/guest/nestvirt-test-precondition.service" \
                 "$r/etc/systemd/system/" || nv_die "cannot copy the test units"
         systemctl --root="$r" enable nestvirt-test.service nestvirt-test-precondition.service >/dev/null 2>&1 ||
@@ -163,8 +184,8 @@ nv_full_image() {
         # The daemon's idle timeout, 30 s, would be waited out twice per boot; the drop-in
         # changes only the command line (systemd-analyze security scores the same).
         mkdir -p "$r/etc/systemd/system/nestvirtd.service.d"
-        cp "$here/guest/nestvirtd-test-idle.conf" "$r/etc/systemd/system/nestvirtd.service.d/" ||
-                nv_die "cannot copy the idle drop-in"
+        cp "$here/guest/nestvirtd-test-idle.conf" "$here/guest/nestvirtd-test-pvesh.conf" \
+                "$r/etc/systemd/system/nestvirtd.service.d/" || nv_die "cannot copy the drop-ins"
 
         # The offline score on the host, for the guest to compare with its online one.
         systemd-analyze security --offline=yes --root="$r" nestvirtd.service 2>/dev/null |
@@ -181,7 +202,7 @@ nv_full_image() {
 nv_full_boot() {
         local stage="$1" t0 rc=0
         t0=$(nv_now)
-        nv_qemu "$work/full-$stage.log" "${NESTVIRT_VM_TIMEOUT:-480}" max "$NV_KERNEL" "$work/full-initrd.gz" \
+        nv_qemu "$work/full-$stage.log" "${NESTVIRT_VM_TIMEOUT:-720}" max "$NV_KERNEL" "$work/full-initrd.gz" \
                 "root=/dev/vda rw systemd.show_status=error nestvirt.stage=$stage" \
                 -drive "file=$work/full.img,format=raw,if=virtio,cache=unsafe" -nic none || rc=$?
         nv_log "full boot $stage: QEMU exited with $rc after $(($(nv_now) - t0)) s"

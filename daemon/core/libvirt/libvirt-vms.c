@@ -149,7 +149,8 @@ int nv_libvirt_read_vms(virConnectPtr conn, NvVendor vendor, NvVmConfig **ret, s
                 return r;
         }
 
-        qsort(configs, n, sizeof(NvVmConfig), config_cmp);
+        if (n > 0)
+                qsort(configs, n, sizeof(NvVmConfig), config_cmp);
         *ret = configs;
         *ret_n = n;
         return 0;

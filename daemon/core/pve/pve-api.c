@@ -249,12 +249,44 @@ static char *error_text(const NvPveRun *run)
         return strdup(p);
 }
 
+/*
+ * pvesh writes through pmxcfs, whose IPC is an abstract socket in the host's network namespace,
+ * and takes PVE's locks in /var/lock/qemu-server: nestvirtd's own sandbox (PrivateNetwork=,
+ * ProtectSystem=strict) allows neither, and widening it for every call would weaken it for all
+ * the rest. Where systemd manages the system, pvesh runs as a transient service of its own
+ * instead, with systemd-run: its output comes back through the pipes, its exit status through
+ * --wait, and systemd stops it at the same time bound. Elsewhere (tests, containers without
+ * systemd) it runs as a child.
+ */
+#define STR(x)  #x
+#define XSTR(x) STR(x)
+static const char *const systemd_run_argv[] = {
+        "/usr/bin/systemd-run",
+        "--quiet",
+        "--pipe",
+        "--wait",
+        "--collect",
+        "--service-type=exec",
+        "--description=pvesh for nestvirtd",
+        ("--property=RuntimeMaxSec=" XSTR(NV_PVESH_TIMEOUT_S)), /* one element */
+        "--property=NoNewPrivileges=yes",
+        "--property=ProtectHome=yes",
+        "--property=PrivateTmp=yes",
+        "--property=RestrictAddressFamilies=AF_UNIX",
+        "--",
+};
+
+static bool use_systemd_run(void)
+{
+        return access("/run/systemd/system", F_OK) >= 0 && access(systemd_run_argv[0], X_OK) >= 0;
+}
+
 int nv_pvesh_call(const char *const *args, char **ret_out, char **ret_error)
 {
         _cleanup_(nv_pve_run_done) NvPveRun run = {};
         _cleanup_free_ char **argv = NULL, *text = NULL;
         const char *program = nv_pvesh_path();
-        size_t n = 0;
+        size_t n = 0, k = 0;
         int r;
 
         assert(args);
@@ -264,12 +296,15 @@ int nv_pvesh_call(const char *const *args, char **ret_out, char **ret_error)
 
         while (args[n])
                 n++;
-        argv = calloc(n + 2, sizeof(char *));
+        argv = calloc(ELEMENTSOF(systemd_run_argv) + n + 2, sizeof(char *));
         if (!argv)
                 return -ENOMEM;
-        argv[0] = (char *) program;
+        if (use_systemd_run())
+                for (size_t i = 0; i < ELEMENTSOF(systemd_run_argv); i++)
+                        argv[k++] = (char *) systemd_run_argv[i];
+        argv[k++] = (char *) program;
         for (size_t i = 0; i < n; i++)
-                argv[i + 1] = (char *) args[i];
+                argv[k++] = (char *) args[i];
 
         /* Said up front: where posix_spawn() cannot report exec's error, 127 would be all. */
         if (access(program, X_OK) < 0)

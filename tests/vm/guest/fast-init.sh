@@ -91,6 +91,21 @@ set_runtime() {
         fi
 }
 
+# check_first_line NAME END: the first line of /tmp/status.txt (nestvirtctl status) is the
+# guest's line, "This is a VM on HYPERVISOR; it sees " and then END.
+check_first_line() {
+        first=$(head -n 1 /tmp/status.txt)
+        # shellcheck disable=SC2016 # the inner shell expands its own arguments
+        nv_check "$1" "the first line of status is: $first" \
+                sh -c 'printf "%s\n" "$1" | grep -qE -- "$2"' - "$first" "^This is a VM on [^;]+; it sees $2\$"
+}
+
+# nestvirtctl check into /tmp/check.txt, and on the console.
+run_check() {
+        nv_run 60 "nestvirtctl check" nestvirtctl check >/tmp/check.txt 2>&1
+        sed 's/^/check: /' /tmp/check.txt | nv_console
+}
+
 status_json() {
         nv_run 60 "nestvirtctl --json=short status" nestvirtctl --json=short status >/tmp/status.json 2>/tmp/status.err
 }
@@ -137,6 +152,12 @@ run_amd() {
         fi
         nv_check status-text-says-amd "the human status does not name AMD and kvm_amd" \
                 sh -c 'grep -q "AMD" /tmp/status.txt && grep -q "kvm_amd" /tmp/status.txt'
+        # On a VM the first line says what its hypervisor gives it; -cpu max exposes svm.
+        check_first_line status-first-line-guest-svm 'svm: yes; its VMs can use KVM: yes'
+        run_check
+        nv_check check-nesting-works-at-l1 "check does not say that nesting works here at L1" \
+                sh -c 'grep -q "^WARNING nested-guest: This machine is a VM (L1) on .* and sees svm, so nesting works here" /tmp/check.txt &&
+                        grep -q "Warning: This machine is a VM (L1)" /tmp/status.txt'
 
         if have_ctl_verbs; then
                 nv_pass ctl-has-enable-disable
@@ -292,6 +313,11 @@ run_intel() {
         fi
         nv_check intel-status-text-says-missing "the human status does not say vmx is missing" \
                 grep -qiE "vmx.*(missing|absent|not )" /tmp/status.txt
+        check_first_line intel-status-first-line-guest 'vmx: no; its VMs can use KVM: no'
+        run_check
+        nv_check intel-check-only-without-kvm "check does not say that VMs run only without KVM, with the setting" \
+                sh -c 'grep -q "^ERROR guest-without-extensions: .*VMs here can run only without KVM" /tmp/check.txt &&
+                        grep -qF "qm set VMID --kvm 0" /tmp/check.txt'
         for v in 1 0; do
                 nv_run 60 "nv-bus call SetNested $v 1" nv-bus call SetNested "$v" 1 >/tmp/call.out 2>&1
                 case $(cat /tmp/call.out) in
