@@ -50,16 +50,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The bench binary: the meson target when the build has bench/, else compiled here against the
-# core library of that build.
+# The bench binary: a meson target of every build (bench/meson.build).
 bench="$build/bench/nv-bench-vm-discovery"
-if ninja -C "$build" -t targets all 2>/dev/null | grep -q '^bench/nv-bench-vm-discovery:'; then
-        ninja -C "$build" bench/nv-bench-vm-discovery >/dev/null
-else
-        bench="$work/nv-bench-vm-discovery"
-        cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$src/daemon/core" -I"$build" "$src/bench/vm-discovery.c" \
-                "$build/daemon/libnestvirt-core.a" $(pkg-config --libs libkmod) -o "$bench"
-fi
+ninja -C "$build" bench/nv-bench-vm-discovery >/dev/null
 
 device="$work/fake-kvm"
 : >"$device"

@@ -106,6 +106,13 @@ def project_version():
         return json.load(f)['version']
 
 
+def build_has_libvirt():
+    """Whether the build under test has the libvirt backend (the feature "libvirt" found)."""
+    info = os.path.join(need_env('NESTVIRT_BUILD_ROOT'), 'meson-info', 'intro-dependencies.json')
+    with open(info) as f:
+        return any(d.get('name') == 'libvirt' for d in json.load(f))
+
+
 def managed_vms(caller):
     """{path: {property: value}} of the VM objects, from GetManagedObjects."""
     objects = caller.ok(BUS_NAME, OBJECT_PATH, OBJECT_MANAGER, 'GetManagedObjects')[0]

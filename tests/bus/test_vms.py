@@ -423,6 +423,8 @@ class LibvirtVmsTest(BusTestCase):
 
     def daemon_env(self):
         need_root('libvirtd runs as root in a mount namespace of its own')
+        if not nvtest.build_has_libvirt():
+            raise unittest.SkipTest('built with -Dlibvirt=disabled')
         if not LIBVIRTD_TEST or not shutil.which('virsh') or not os.access('/usr/sbin/libvirtd',
                                                                            os.X_OK):
             raise unittest.SkipTest('needs libvirtd and virsh (libvirt-daemon, libvirt-clients)')
