@@ -2,19 +2,47 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the Debian packages from this tree and checks them with lintian.
 #
-#   tools/build-deb.sh [OUTDIR]        (default: build-deb/)
+#   tools/build-deb.sh [--version-suffix SUFFIX] [OUTDIR]        (default: build-deb/)
+#
+# --version-suffix SUFFIX builds the same tree as a higher version: the copy's debian/changelog
+# gets one more entry, for the version followed by SUFFIX (0.1.0-1+t1 with SUFFIX +t1; letters,
+# digits and . + ~, no hyphen, so the upstream version and its tarball stay the same), which
+# upgrades the package built without it. The tree's own changelog is left as it is.
 #
 # The build runs in a copy, in a temporary directory, of the files git tracks or would track
 # (the working tree as it is, uncommitted changes included; no build directories, no .git), so
 # nothing is written next to this tree. OUTDIR receives the .deb, the source package, the
 # .changes and .buildinfo files, the build log (build.log) and lintian's report (lintian.txt,
 # with --pedantic and informational tags). Exit status: 0 when the build succeeded and lintian
-# reported no error and no warning, 1 otherwise. Needs the build dependencies of debian/control
-# and debhelper, dpkg-dev, fakeroot and lintian (tools/install-deps.sh installs them all).
+# reported no error and no warning, 2 for a wrong option, 1 otherwise. Needs the build
+# dependencies of debian/control and debhelper, dpkg-dev, fakeroot and lintian
+# (tools/install-deps.sh installs them all).
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
+suffix=""
+while [ $# -gt 0 ]; do
+        case $1 in
+        --version-suffix)
+                [ $# -ge 2 ] || { echo "build-deb: --version-suffix needs a value" >&2; exit 2; }
+                suffix=$2
+                shift 2
+                ;;
+        --version-suffix=*)
+                suffix=${1#*=}
+                shift
+                ;;
+        --) shift; break ;;
+        -*) echo "usage: $0 [--version-suffix SUFFIX] [OUTDIR]" >&2; exit 2 ;;
+        *) break ;;
+        esac
+done
+if [ -n "$suffix" ]; then
+        case $suffix in
+        *[!A-Za-z0-9.+~]*) echo "build-deb: --version-suffix '$suffix': only letters, digits and . + ~" >&2; exit 2 ;;
+        esac
+fi
 out=${1:-build-deb}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -27,6 +55,7 @@ unset CFLAGS CPPFLAGS CXXFLAGS LDFLAGS MAKEFLAGS DEB_BUILD_OPTIONS DEB_BUILD_PRO
 source_name=$(dpkg-parsechangelog -S Source)
 version=$(dpkg-parsechangelog -S Version)
 upstream=${version%-*}
+version=$version$suffix
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nestvirt-deb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -40,6 +69,24 @@ if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
                 tar -C "$top" --null --no-recursion -T - -cf - | tar -C "$src" -xf -
 else
         tar -C "$top" --exclude=./.git --exclude='./build*' -cf - . | tar -C "$src" -xf -
+fi
+
+if [ -n "$suffix" ]; then
+        # The entry is dated after the one it follows, so that the newest entry is the newest.
+        when=$(date +%s)
+        last=$(dpkg-parsechangelog -S Timestamp)
+        [ "$when" -gt "$last" ] || when=$((last + 1))
+        {
+                printf '%s (%s) %s; urgency=medium\n\n' "$source_name" "$version" \
+                        "$(dpkg-parsechangelog -S Distribution)"
+                printf '  * Rebuild of %s as %s (tools/build-deb.sh --version-suffix %s).\n\n' \
+                        "${version%"$suffix"}" "$version" "$suffix"
+                printf ' -- %s  %s\n\n' "$(dpkg-parsechangelog -S Maintainer)" "$(LC_ALL=C date -u -R -d "@$when")"
+                cat "$src/debian/changelog"
+        } >"$src/debian/changelog.new"
+        mv "$src/debian/changelog.new" "$src/debian/changelog"
+        [ "$(cd "$src" && dpkg-parsechangelog -S Version)" = "$version" ] ||
+                { echo "build-deb: the changelog entry for $version did not parse" >&2; exit 1; }
 fi
 
 # The upstream tarball is the tree without debian/; the source package adds debian/ to it.

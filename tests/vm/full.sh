@@ -1,26 +1,33 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=dash disable=SC2034,SC2154
-# The full tier, sourced by run.sh: a Debian image with systemd, dbus, polkitd and udev, nestvirt
-# installed into it by `meson install --destdir`, booted three times on Debian's kernel.
+# The full tier, sourced by run.sh: a Debian image with systemd, dbus, polkitd and udev, the
+# Debian package nestvirt (tools/build-deb.sh, this tree) installed into it with apt, booted three
+# times on Debian's kernel.
 #
-#   boot 1: bus activation and idle exit, polkit (unprivileged user without and with a rule),
+#   boot 1: the package's postinst enabled the units, bus activation and idle exit, polkit
+#           (unprivileged user without and with a rule),
 #           a libvirt VM of type kvm exposed, started and hidden, a Proxmox VE VM changed through
 #           a stand-in pvesh run by systemd-run, `nestvirtctl disable` (now and persistent),
 #           journal audit records, systemd-analyze
 #   boot 2: plain reboot: kvm_amd comes up with nested off, nestvirt-enforce.service succeeded
 #   boot 3: a unit loads kvm_amd with nested=1 before nestvirt-enforce.service: enforcement at
-#           boot turns it off again
+#           boot turns it off again; then the package's life: an upgrade (the same tree built as
+#           a higher version) and a reinstall, with nestvirtd running and not, that reload
+#           nothing, a remove that keeps the drop-in, a purge that removes it
 
 # The debootstrapped Debian, built once and cached. Bump the version when its recipe changes.
 NV_ROOTFS_RECIPE=2
 NV_ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,kmod,udev"
-# What a nestvirt package would depend on (the libraries of nestvirtd and nestvirtctl).
+# The rest of the package's Depends (debian/control, with the libraries that ${shlibs:Depends}
+# names; dbus provides default-dbus-system-bus): apt installs the package without package lists,
+# so every dependency must be here already.
 NV_ROOTFS_PACKAGES="$NV_ROOTFS_PACKAGES,libglib2.0-0,libjson-glib-1.0-0,libkmod2,libsystemd0,libudev1,libvirt0,libxml2"
 # libvirt with its QEMU driver and QEMU, for a VM of type kvm (the guest has /dev/kvm); without
 # libvirt-daemon-system: the test starts libvirtd itself (guest/libvirt-qemu.conf).
 NV_ROOTFS_PACKAGES="$NV_ROOTFS_PACKAGES,libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-clients,qemu-system-x86"
 
-NV_FULL_CHECKS_1="boot-kvm-amd-autoloaded boot-enforce-unit-succeeded daemon-idle-after-boot
+NV_FULL_CHECKS_1="boot-kvm-amd-autoloaded boot-enforce-unit-succeeded package-enabled-units
+        daemon-idle-after-boot
         activation-by-status activation-by-systemd idle-exit
         polkit-unprivileged-refused polkit-rule-allows-unprivileged
         sandbox-vms-names-vm sandbox-listvms-reports-vm sandbox-disable-refused
@@ -31,7 +38,7 @@ NV_FULL_CHECKS_1="boot-kvm-amd-autoloaded boot-enforce-unit-succeeded daemon-idl
         security-online-matches-offline security-guest-matches-host"
 NV_FULL_CHECKS_2="reboot-module-comes-up-off reboot-enforce-unit-succeeded reboot-next-load-from-dropin"
 NV_FULL_CHECKS_3="enforce-precondition-loaded-nested-on enforce-unit-succeeded enforce-turned-nested-off
-        enforce-audit-record"
+        enforce-audit-record package-upgrade-no-reload package-remove-keeps-dropin package-purge"
 
 nv_debian_mirror() {
         if [ -n "${NESTVIRT_VM_MIRROR:-}" ]; then
@@ -90,33 +97,39 @@ nv_build_rootfs_locked() {
         done
 }
 
-# A build of the project for /usr, as a distribution package would install it. The meson tree
-# of the run is used when its prefix is /usr; otherwise a private one is kept in the cache.
-nv_usr_build() {
-        prefix=$(meson introspect --buildoptions "$build" 2>/dev/null |
-                python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))' \
-                2>/dev/null || true)
-        if [ "$prefix" = /usr ]; then
-                echo "$build"
-                return
-        fi
-        # One cached tree; set up again when it belongs to another source folder (a new clone).
-        b=$NV_CACHE/build-usr
-        built_from=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
-                "$b/meson-info/meson-info.json" 2>/dev/null || true)
-        if [ ! -f "$b/build.ninja" ] || [ "$built_from" != "$src" ]; then
-                rm -rf "$b"
-                meson setup "$b" "$src" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
-                        -Dtests=false >"$work/meson-setup.log" 2>&1 || {
-                        cat "$work/meson-setup.log" >&2
-                        nv_die "meson setup of the /usr build failed"
-                }
-        fi
-        meson compile -C "$b" >"$work/meson-compile.log" 2>&1 || {
-                tail -n 30 "$work/meson-compile.log" >&2
-                nv_die "building the /usr tree failed"
+# The Debian packages of this tree, built by tools/build-deb.sh into the run's work directory
+# (nothing of it is cached): $work/deb holds the package under test, $work/deb-upgrade the same
+# tree as a higher version (--version-suffix), which the last boot upgrades to.
+nv_full_packages() {
+        nv_full_build_deb deb
+        nv_full_build_deb deb-upgrade --version-suffix +t1
+        NV_DEB=$(echo "$work/deb"/nestvirt_*.deb)
+        NV_DEB_UPGRADE=$(echo "$work/deb-upgrade"/nestvirt_*.deb)
+        nv_log "packages: $(basename "$NV_DEB"), for the upgrade $(basename "$NV_DEB_UPGRADE")"
+}
+
+# nv_full_build_deb DIR [OPTION...]: tools/build-deb.sh OPTION... $work/DIR, which must then hold
+# exactly one nestvirt_*.deb (beside nestvirt-dbgsym_*.deb and the source package).
+nv_full_build_deb() {
+        local d="$1" how
+        shift
+        how="tools/build-deb.sh${*:+ $*}"
+        nv_log "building the Debian package: $how (log: $work/$d.log)"
+        "$src/tools/build-deb.sh" "$@" "$work/$d" >"$work/$d.log" 2>&1 || {
+                tail -n 30 "$work/$d.log" >&2
+                nv_die "$how failed (log: $work/$d.log)"
         }
-        echo "$b"
+        set -- "$work/$d"/nestvirt_*.deb
+        [ $# = 1 ] && [ -f "$1" ] || nv_die "$how left no single nestvirt_*.deb in $work/$d"
+}
+
+# apt in the image, which has no package lists and no network: it installs a local .deb whose
+# dependencies are installed already (any other is an error), without them. No pty for dpkg's
+# log in the chroot.
+nv_chroot_apt() {
+        local r="$1"
+        shift
+        DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get -y --no-install-recommends -o Dpkg::Use-Pty=0 "$@"
 }
 
 # The initramfs of the full tier: loads the disk and ext4 modules, mounts /dev/vda, switches root.
@@ -138,24 +151,26 @@ nv_full_initramfs() {
 
 nv_full_image() {
         r=$work/full-root
-        usr_build=$(nv_usr_build) || exit 1
         rm -rf "$r"
         cp -a "$NV_ROOTFS/root" "$r" || nv_die "cannot copy the rootfs"
 
-        meson install -C "$usr_build" --destdir "$r" --no-rebuild --quiet >"$work/meson-install.log" 2>&1 || {
-                cat "$work/meson-install.log" >&2
-                nv_die "meson install --destdir failed"
+        # The package as an administrator installs it; its postinst enables nestvirt-enforce.service
+        # and nestvirtd.service (for the alias dbus-org.nestvirt.NestVirt1.service, the name bus
+        # activation asks systemd for), which boot 1 checks.
+        mkdir -p "$r/var/lib/nestvirt-test"
+        cp "$NV_DEB" "$NV_DEB_UPGRADE" "$r/var/lib/nestvirt-test/" || nv_die "cannot copy the packages"
+        nv_chroot_apt "$r" install "/var/lib/nestvirt-test/$(basename "$NV_DEB")" >"$work/apt-install.log" 2>&1 || {
+                cat "$work/apt-install.log" >&2
+                nv_die "apt-get install of $(basename "$NV_DEB") in the image failed (a dependency missing from NV_ROOTFS_PACKAGES?)"
         }
-        # Every library the installed programs need must be in the image (as a package's
-        # dependencies would bring them).
-        for f in "$r/usr/libexec/nestvirtd" "$r/usr/bin/nestvirtctl"; do
-                missing=$(chroot "$r" ldd "${f#"$r"}" 2>&1 | grep 'not found' || true)
-                [ -z "$missing" ] || nv_die "the image lacks libraries of ${f#"$r"}: $missing (add their packages to NV_ROOTFS_PACKAGES)"
+        # Only the upgrade stays in the image, for the last boot; it is not installed.
+        rm -f "$r/var/lib/nestvirt-test/$(basename "$NV_DEB")"
+        # Every library the installed programs need must be in the image.
+        for f in /usr/libexec/nestvirtd /usr/bin/nestvirtctl; do
+                [ -f "$r$f" ] || nv_die "the package did not install $f"
+                missing=$(chroot "$r" ldd "$f" 2>&1 | grep 'not found' || true)
+                [ -z "$missing" ] || nv_die "the image lacks libraries of $f: $missing (add their packages to NV_ROOTFS_PACKAGES)"
         done
-        # What a package's postinst does: enable the boot unit, and the daemon's unit for its
-        # alias dbus-org.nestvirt.NestVirt1.service, the name bus activation asks systemd for.
-        systemctl --root="$r" enable nestvirt-enforce.service nestvirtd.service >/dev/null 2>&1 ||
-                nv_die "could not enable nestvirt-enforce.service and nestvirtd.service"
 
         mkdir -p "$r/usr/lib/modules"
         cp -a "$NV_KMODS/lib/modules/$NV_KREL" "$r/usr/lib/modules/" || nv_die "cannot copy the modules"
@@ -175,8 +190,11 @@ nv_full_image() {
         mkdir -p "$r/etc/pve/qemu-server" "$r/etc/pve/nodes/nestvirt-test"
         ln -sfn nodes/nestvirt-test "$r/etc/pve/local"
         printf 'name: pve-l2\ncpu: x86-64-v2-AES\nmemory: 512\n' >"$r/etc/pve/qemu-server/200.conf"
-        printf 'Package: qemu-server\nStatus: install ok installed\nVersion: 9.0.27\nArchitecture: amd64\n\n' \
+        # Maintainer, Description and the (empty) file list keep dpkg quiet about it in the last
+        # boot's apt runs.
+        printf 'Package: qemu-server\nStatus: install ok installed\nMaintainer: nestvirt test <root@localhost>\nVersion: 9.0.27\nArchitecture: amd64\nDescription: stand-in for Proxmox VE'"'"'s qemu-server\n\n' \
                 >>"$r/var/lib/dpkg/status"
+        : >"$r/var/lib/dpkg/info/qemu-server.list"
         cp "$here/guest/nestvirt-test.service" "$here/guest/nestvirt-test-precondition.service" \
                 "$r/etc/systemd/system/" || nv_die "cannot copy the test units"
         systemctl --root="$r" enable nestvirt-test.service nestvirt-test-precondition.service >/dev/null 2>&1 ||
@@ -215,7 +233,11 @@ nv_full_tier() {
         NV_ROOTFS=$(nv_rootfs_dir)
         nv_locked nv_build_rootfs_locked "$NV_ROOTFS" || exit 1
         nv_full_initramfs
-        # Under the lock: the cached /usr build and rootfs must not change while they are copied.
+        for tool in dpkg-buildpackage dpkg-parsechangelog lintian dh fakeroot; do
+                command -v "$tool" >/dev/null 2>&1 || nv_die "$tool is missing: tools/build-deb.sh needs it (tools/install-deps.sh)"
+        done
+        nv_full_packages
+        # Under the lock: the cached rootfs must not change while it is copied.
         nv_locked nv_full_image || exit 1
         nv_log "full tier: image ready in $(($(nv_now) - t0)) s"
 

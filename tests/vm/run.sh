@@ -10,8 +10,9 @@
 #             (kvm-hold) pins the module, module events; then -cpu max,vendor=GenuineIntel for
 #             the "no hardware support" answers
 #   full      a cached Debian image (systemd, dbus, polkitd, udev, kmod) with nestvirt installed
-#             by `meson install --destdir`: bus activation, idle exit, persistence across a
-#             reboot, enforcement at boot, journal audit records, polkit, systemd-analyze
+#             by its Debian package (apt): bus activation, idle exit, persistence across a
+#             reboot, enforcement at boot, journal audit records, polkit, systemd-analyze, libvirt
+#             and Proxmox VE VMs, the package's upgrade, remove and purge
 #   hang      the hang diagnostics: a guest step that never returns is named, and a guest that
 #             never finishes gets a hang report from QEMU's monitor (hang-report.py)
 #   selftest  the fast tier's AMD run with a daemon that ignores the running-VM guard

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The full tier's checks inside the Debian guest (run by nestvirt-test.service once the boot is
-# done). nestvirt is installed as a package would install it; nothing here starts nestvirtd by
-# hand. The kernel command line's nestvirt.stage=1|2|3 chooses the boot (see tests/vm/full.sh).
+# done). nestvirt is installed from its Debian package; nothing here starts nestvirtd by hand.
+# The kernel command line's nestvirt.stage=1|2|3 chooses the boot (see tests/vm/full.sh); the
+# last one ends with the package's upgrade, removal and purge.
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C
 NV_OUT=/dev/ttyS1 NV_CONSOLE=/dev/ttyS0
@@ -14,6 +15,8 @@ AUDIT_ID=7b1e0f3c5a6d4e8f9a2b3c4d5e6f7081
 DROPIN=/etc/modprobe.d/zz-nestvirt.conf
 NVUSER=nvuser
 RULE=/etc/polkit-1/rules.d/50-nestvirt-test.rules
+# The same tree as the installed package, built as a higher version (full.sh); not installed.
+UPGRADE_DIR=/var/lib/nestvirt-test
 tmp=$(mktemp -d)
 
 diagnostics() {
@@ -77,6 +80,41 @@ score() {
         sed -n 's/.*Overall exposure level for nestvirtd.service: \([0-9.]*\).*/\1/p'
 }
 
+# apt as an administrator runs it, on local .deb files: the image has no package lists and no
+# network, and needs neither, since every dependency is installed (apt fails on any that is not).
+pkg_apt() {
+        DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends "$@"
+}
+
+pkg_status() {
+        dpkg-query -W -f '${Status} ${Version}' nestvirt 2>/dev/null
+}
+
+# What tells one instance of kvm_amd from the next: a reload gives its sysfs folder a new inode
+# and a new reference count; its value and its state are compared too.
+module_state() {
+        echo "loaded=$(nv_is_loaded kvm_amd && echo yes || echo no) nested=$(nested) refcnt=$(nv_refcnt kvm_amd)" \
+                "initstate=$(cat /sys/module/kvm_amd/initstate 2>/dev/null) inode=$(stat -c %i /sys/module/kvm_amd 2>/dev/null)"
+}
+
+# The run of nestvirt-enforce.service at boot; a start by a maintainer script would change both.
+enforce_run() {
+        echo "invocation=$(unit nestvirt-enforce.service InvocationID) started=$(unit nestvirt-enforce.service ExecMainStartTimestampMonotonic)"
+}
+
+# nestvirtctl monitor in the background, subscribed (the daemon stays up while it runs, and a
+# restarted daemon is subscribed to again); sets mon to its pid.
+start_monitor() {
+        nestvirtctl monitor >"$1" 2>&1 &
+        mon=$!
+        nv_wait_for 60 grep -q "Watching nestvirtd for changes" "$1"
+}
+
+stop_monitor() {
+        kill "$mon" 2>/dev/null
+        nv_wait_for 30 nv_exited "$mon" && wait "$mon" 2>/dev/null
+}
+
 # ---------------------------------------------------------------------------------------------
 stage1() {
         # --- boot: udev loaded the module, the boot unit ran (nothing to change on a first boot) ---
@@ -88,6 +126,7 @@ stage1() {
         fi
         nv_check boot-enforce-unit-succeeded "nestvirt-enforce.service: $(unit_state nestvirt-enforce.service)" \
                 unit_done_ok nestvirt-enforce.service
+        package_enabled_units
 
         # --- activation: the boot unit activated nestvirtd; it exits when idle (30 s) ---
         nv_wait_for 90 daemon_inactive
@@ -191,6 +230,23 @@ EOF
         nv_result security-online-matches-offline "online $online, offline $offline" $?
         [ -n "$online" ] && [ "$online" = "$host" ]
         nv_result security-guest-matches-host "online in the guest $online, offline on the host $host" $?
+}
+
+# The package's postinst (apt-get install in full.sh, nothing else) enabled nestvirt-enforce.service
+# and nestvirtd.service, whose only [Install] key is the alias bus activation asks systemd for.
+package_enabled_units() {
+        local status enforce daemon alias link
+        status=$(pkg_status)
+        enforce=$(systemctl is-enabled nestvirt-enforce.service 2>&1)
+        daemon=$(systemctl is-enabled nestvirtd.service 2>&1)
+        alias=$(unit dbus-org.nestvirt.NestVirt1.service Id)
+        link=$(readlink /etc/systemd/system/dbus-org.nestvirt.NestVirt1.service)
+        nv_note "package: $status; nestvirt-enforce.service $enforce, nestvirtd.service $daemon, dbus-org.nestvirt.NestVirt1.service is $alias ($link)"
+        case $status in "install ok installed "*) ;; *) false ;; esac &&
+                [ "$enforce" = enabled ] && [ "$daemon" = enabled ] && [ "$alias" = nestvirtd.service ] &&
+                [ "${link##*/}" = nestvirtd.service ]
+        nv_result package-enabled-units \
+                "package '$status', nestvirt-enforce.service $enforce, nestvirtd.service $daemon, alias resolves to '$alias' ($link)" $?
 }
 
 # The unit as installed (PrivateDevices=yes: /dev/kvm is not in the daemon's /dev) must still
@@ -397,6 +453,131 @@ stage3() {
         sed 's/^/audit: /' "$tmp/audit" | nv_console
         nv_check enforce-audit-record "Enforce records this boot: $(tr '\n' ' ' <"$tmp/audit")" \
                 [ "$(audit_records NESTVIRT_REQUEST=Enforce NESTVIRT_OUTCOME=done NESTVIRT_OLD=enabled NESTVIRT_NEW=disabled | wc -l)" -ge 1 ]
+
+        # --- the package's life on a host whose KVM module is in use: upgrade, remove, purge ---
+        package_upgrade
+        package_remove
+        package_purge
+}
+
+# An upgrade while nestvirtd runs restarts it (try-restart) and touches nothing else: kvm_amd
+# stays the same instance with the same value, nestvirtd records no change, the boot unit does
+# not run again, the drop-in stays byte for byte. Then a reinstall of the same package while
+# nestvirtd does not run: the maintainer scripts take the upgrade path again (prerm upgrade,
+# postinst configure with the installed version, hence try-restart), and nestvirtd stays inactive.
+# A reinstall rather than a downgrade to the first package: it leaves the upgraded version in
+# place for the removal that follows, and a downgrade runs the same scripts.
+package_upgrade() {
+        local deb want rc bad="" inv mod enf audits new pid exe start
+        for deb in "$UPGRADE_DIR"/nestvirt_*.deb; do break; done
+        want=$(dpkg-deb -f "$deb" Version 2>/dev/null)
+        if [ -z "$want" ] || [ ! -f "$DROPIN" ]; then
+                nv_fail package-upgrade-no-reload "not run: upgrade package '$deb' (version '$want'), drop-in: $(ls -l "$DROPIN" 2>&1)"
+                return
+        fi
+        cp "$DROPIN" "$tmp/dropin-before"
+        nv_note "upgrade from $(pkg_status) to $want ($deb); kvm_amd $(module_state); drop-in $(cksum <"$DROPIN")"
+
+        nv_run 60 "nestvirtctl status" nestvirtctl status >/dev/null 2>&1
+        start_monitor "$tmp/pkg-monitor" || bad="$bad; nestvirtctl monitor did not start: $(tr '\n' ' ' <"$tmp/pkg-monitor")"
+        inv=$(unit nestvirtd.service InvocationID)
+        [ "$(unit nestvirtd.service ActiveState)" = active ] ||
+                bad="$bad; nestvirtd.service $(unit nestvirtd.service ActiveState) before the upgrade, not running"
+        mod=$(module_state)
+        enf=$(enforce_run)
+        audits=$(audit_records | wc -l)
+
+        nv_run 300 "apt-get install $deb" pkg_apt install "$deb" >"$tmp/apt-upgrade" 2>&1
+        rc=$?
+        sed 's/^/apt upgrade: /' "$tmp/apt-upgrade" | nv_console
+        new=$(unit nestvirtd.service InvocationID)
+        pid=$(unit nestvirtd.service MainPID)
+        exe=$(readlink "/proc/$pid/exe" 2>&1)
+        nv_note "after the upgrade: $(pkg_status); nestvirtd.service $(unit nestvirtd.service ActiveState), invocation $inv -> $new, pid $pid runs $exe"
+        [ $rc = 0 ] || bad="$bad; apt-get install exit $rc: $(tail -n 5 "$tmp/apt-upgrade" | tr '\n' ' ')"
+        [ "$(pkg_status)" = "install ok installed $want" ] || bad="$bad; package after the upgrade: $(pkg_status)"
+        [ -n "$new" ] && [ "$new" != "$inv" ] || bad="$bad; nestvirtd.service was not restarted (invocation $inv -> $new)"
+        # The restarted daemon runs the new binary, not the replaced one ("(deleted)").
+        [ "$pid" = 0 ] || [ "$exe" = /usr/libexec/nestvirtd ] || bad="$bad; nestvirtd (pid $pid) runs $exe"
+        package_untouched "the upgrade"
+        stop_monitor
+        sed 's/^/monitor: /' "$tmp/pkg-monitor" | nv_console
+
+        nv_wait_for 60 daemon_inactive || bad="$bad; nestvirtd.service still $(unit nestvirtd.service ActiveState) 60 s after its subscriber left"
+        inv=$(unit nestvirtd.service InvocationID)
+        start=$(unit nestvirtd.service ExecMainStartTimestampMonotonic)
+        nv_run 300 "apt-get install --reinstall $deb" pkg_apt install --reinstall "$deb" >"$tmp/apt-reinstall" 2>&1
+        rc=$?
+        sed 's/^/apt reinstall: /' "$tmp/apt-reinstall" | nv_console
+        [ $rc = 0 ] && grep -q '1 reinstalled' "$tmp/apt-reinstall" ||
+                bad="$bad; apt-get install --reinstall exit $rc: $(tail -n 5 "$tmp/apt-reinstall" | tr '\n' ' ')"
+        daemon_inactive && [ "$(unit nestvirtd.service InvocationID)" = "$inv" ] &&
+                [ "$(unit nestvirtd.service ExecMainStartTimestampMonotonic)" = "$start" ] ||
+                bad="$bad; the reinstall started nestvirtd: $(unit_state nestvirtd.service), invocation $inv -> $(unit nestvirtd.service InvocationID)"
+        package_untouched "the reinstall"
+        [ -z "$bad" ]
+        nv_result package-upgrade-no-reload "${bad#; }" $?
+}
+
+# package_untouched WHAT: appends to $bad what WHAT changed of kvm_amd ($mod), the boot unit's
+# run ($enf), the audit records ($audits) and the drop-in ($tmp/dropin-before).
+package_untouched() {
+        [ "$(module_state)" = "$mod" ] || bad="$bad; $1 changed kvm_amd: $mod -> $(module_state)"
+        [ "$(enforce_run)" = "$enf" ] || bad="$bad; $1 ran nestvirt-enforce.service: $enf -> $(enforce_run)"
+        [ "$(audit_records | wc -l)" = "$audits" ] ||
+                bad="$bad; audit records after $1: $(audit_records | tail -n +$((audits + 1)) | tr '\n' ' ')"
+        cmp -s "$tmp/dropin-before" "$DROPIN" || bad="$bad; $1 changed the drop-in: $(tr '\n' ' ' <"$DROPIN" 2>&1)"
+}
+
+# A remove while nestvirtd runs (a subscriber keeps it up) stops it and removes the programs; the
+# drop-in, the admin's setting, stays for the next load of the module, which is not touched.
+package_remove() {
+        local rc bad="" mod enf audits pid
+        [ -f "$tmp/dropin-before" ] || cp "$DROPIN" "$tmp/dropin-before" 2>/dev/null
+        nv_run 60 "nestvirtctl status" nestvirtctl status >/dev/null 2>&1
+        start_monitor "$tmp/rm-monitor" || bad="$bad; nestvirtctl monitor did not start: $(tr '\n' ' ' <"$tmp/rm-monitor")"
+        # The unit is gone after the remove (systemd then knows nothing of its last run): the
+        # daemon's process itself must have ended.
+        pid=$(unit nestvirtd.service MainPID)
+        [ -n "$pid" ] && [ "$pid" != 0 ] || bad="$bad; nestvirtd.service not running before the remove: $(unit_state nestvirtd.service)"
+        mod=$(module_state)
+        enf=$(enforce_run)
+        audits=$(audit_records | wc -l)
+        nv_run 300 "apt-get remove nestvirt" pkg_apt remove nestvirt >"$tmp/apt-remove" 2>&1
+        rc=$?
+        sed 's/^/apt remove: /' "$tmp/apt-remove" | nv_console
+        nv_note "after the remove: $(pkg_status); nestvirtd (pid $pid before) $(nv_exited "${pid:-0}" && echo ended || echo "still runs"); drop-in $(cksum <"$DROPIN" 2>&1)"
+        [ $rc = 0 ] || bad="$bad; apt-get remove exit $rc: $(tail -n 5 "$tmp/apt-remove" | tr '\n' ' ')"
+        case $(pkg_status) in "deinstall ok config-files "*) ;; *) bad="$bad; package after the remove: $(pkg_status)" ;; esac
+        [ ! -e /usr/libexec/nestvirtd ] && [ ! -e /usr/bin/nestvirtctl ] ||
+                bad="$bad; still there: $(ls /usr/libexec/nestvirtd /usr/bin/nestvirtctl 2>/dev/null | tr '\n' ' ')"
+        daemon_inactive && nv_exited "${pid:-0}" ||
+                bad="$bad; nestvirtd (pid $pid) still runs after the remove: nestvirtd.service $(unit nestvirtd.service ActiveState)"
+        [ -f "$DROPIN" ] || bad="$bad; the remove deleted $DROPIN"
+        package_untouched "the remove"
+        stop_monitor
+        [ -z "$bad" ]
+        nv_result package-remove-keeps-dropin "${bad#; }" $?
+}
+
+# The purge removes the drop-in, which is byte for byte what nestvirtd wrote in boot 1, says so,
+# removes the units' links, and leaves the live value alone.
+package_purge() {
+        local rc bad="" mod links
+        mod=$(module_state)
+        nv_run 300 "apt-get purge nestvirt" pkg_apt purge nestvirt >"$tmp/apt-purge" 2>&1
+        rc=$?
+        sed 's/^/apt purge: /' "$tmp/apt-purge" | nv_console
+        links=$(find /etc/systemd/system -name nestvirt-enforce.service -o -name dbus-org.nestvirt.NestVirt1.service 2>&1)
+        [ $rc = 0 ] || bad="$bad; apt-get purge exit $rc: $(tail -n 5 "$tmp/apt-purge" | tr '\n' ' ')"
+        [ -z "$(pkg_status | grep -v not-installed)" ] || bad="$bad; package after the purge: $(pkg_status)"
+        [ ! -e "$DROPIN" ] || bad="$bad; $DROPIN is still there: $(tr '\n' ' ' <"$DROPIN")"
+        grep -qF "nestvirt: removed $DROPIN (it set KVM nested virtualization off); the live value is unchanged" \
+                "$tmp/apt-purge" || bad="$bad; no message about the removed drop-in"
+        [ -z "$links" ] || bad="$bad; links left: $(echo "$links" | tr '\n' ' ')"
+        [ "$(module_state)" = "$mod" ] || bad="$bad; the purge changed kvm_amd: $mod -> $(module_state)"
+        [ -z "$bad" ]
+        nv_result package-purge "${bad#; }" $?
 }
 
 stage=$(nv_cmdline nestvirt.stage)
