@@ -18,6 +18,9 @@ for p in $packages; do
         dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
                 missing="$missing $p"
 done
+# The Cockpit page is built and linted with Node.js and npm; a machine that has them from
+# elsewhere (NodeSource) keeps them, as Debian's npm would conflict with that nodejs.
+command -v node >/dev/null && command -v npm >/dev/null || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 export DEBIAN_FRONTEND=noninteractive
