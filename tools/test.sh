@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the dependencies, builds nestvirt and runs the whole test suite four ways:
-#   1. everything, including the QEMU kernel tier (build-test/); then the Cockpit page's lint,
-#      unit tests and build (cockpit/, npm ci from its lockfile);
+#   0. the Cockpit page's lint and unit tests (cockpit/, npm ci from its lockfile);
+#   1. everything, including the QEMU kernel tier and the page in cockpit-ws and Chromium
+#      (build-test/);
 #   2. everything but the QEMU tier, the Debian package build and the tests that use valgrind
 #      again, built with AddressSanitizer and UBSan (build-asan/);
 #   3. the C test programs under valgrind (build-test/, --setup=valgrind);
@@ -15,15 +16,15 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
 
+# The Cockpit page first: its npm dependencies as the lockfile pins them, lint, unit tests; suite
+# cockpit builds it from there.
+(cd cockpit && npm ci --no-audit --no-fund && npm run --silent lint && npm test)
+
 build=${NESTVIRT_BUILD_DIR:-build-test}
 [ -d "$build" ] || meson setup "$build"
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs "$@"
 [ $# -eq 0 ] || exit 0
-
-# The Cockpit page: its npm dependencies as the lockfile pins them, lint, unit tests, a build.
-(cd cockpit && npm ci --no-audit --no-fund && npm run --silent lint && npm test &&
-        node build.mjs --outdir "../$build/cockpit-dist" --nestvirtd /usr/libexec/nestvirtd)
 
 asan=${NESTVIRT_ASAN_BUILD_DIR:-build-asan}
 [ -d "$asan" ] || CC=clang meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false
