@@ -7,6 +7,15 @@
  *                                              untimed ones: "n=N p50_us=.. p99_us=.. mean_us=.."
  *   nv-bench-bus coldstart DEST PATH IFACE     one GetAll(IFACE) while DEST has no owner, so the
  *                                              bus activates it: "ms=.. pid=.."
+ *   nv-bench-bus call DEST PATH IFACE MEMBER N N calls of a method without arguments, after 5
+ *                                              untimed ones: "n=N p50_us=.. p99_us=.. mean_us=.."
+ *   nv-bench-bus managed DEST PATH N           N GetManagedObjects calls, after 5 untimed ones:
+ *                                              "n=N p50_us=.. p99_us=.. mean_us=.. objects=.."
+ *   nv-bench-bus edit DEST OBJPATH SRC DST SEC with a PropertiesChanged match on DEST's OBJPATH,
+ *                                              writes SRC's bytes to DST.nv-bench-tmp and renames
+ *                                              it to DST (an editor's save), then waits at most
+ *                                              SEC seconds for the signal: "ms=.." from the write
+ *                                              to the signal; exit status 1 on timeout
  *   nv-bench-bus pid NAME                      the pid of NAME's owner
  *   nv-bench-bus wait-owner NAME yes|no SEC    until NAME has (yes) or has no (no) owner, at most
  *                                              SEC seconds; exit status 1 on timeout
@@ -16,8 +25,10 @@
  *                                              stays connected until stdin reaches end of file
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,20 +85,153 @@ static sd_bus *open_private_system_bus(void)
         return bus;
 }
 
-static int get_all(sd_bus *bus, const char *dest, const char *path, const char *iface)
+/* One method call: no arguments, or one string (GetAll's interface name). */
+typedef struct Call {
+        sd_bus *bus;
+        const char *dest, *path, *iface, *member, *arg;
+} Call;
+
+static int call_once(const Call *c, size_t *ret_objects)
 {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_call_method(
-                bus, dest, path, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply, "s", iface);
+        if (c->arg)
+                r = sd_bus_call_method(
+                        c->bus, c->dest, c->path, c->iface, c->member, &error, &reply, "s", c->arg);
+        else
+                r = sd_bus_call_method(c->bus, c->dest, c->path, c->iface, c->member, &error, &reply, "");
         if (r < 0)
-                fprintf(stderr, "nv-bench-bus: GetAll(%s) on %s: %s\n", iface, dest,
-                        error.message ? error.message : strerror(-r));
+                fprintf(stderr, "nv-bench-bus: %s.%s(%s) on %s: %s\n", c->iface, c->member,
+                        c->arg ? c->arg : "", c->dest, error.message ? error.message : strerror(-r));
+        if (r >= 0 && ret_objects) {
+                /* a{oa{sa{sv}}}: count the objects. */
+                *ret_objects = 0;
+                r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+                while (r >= 0 && (r = sd_bus_message_skip(reply, "{oa{sa{sv}}}")) > 0)
+                        (*ret_objects)++;
+        }
         sd_bus_message_unref(reply);
         sd_bus_error_free(&error);
         return r;
+}
+
+/* n timed calls after warmup untimed ones; objects: count GetManagedObjects' objects. */
+static int run_calls(const Call *c, size_t warmup, size_t n, bool objects)
+{
+        double *t, sum = 0;
+        size_t k = 0;
+
+        for (size_t i = 0; i < warmup; i++)
+                if (call_once(c, objects ? &k : NULL) < 0)
+                        return 1;
+        t = calloc(n, sizeof(double));
+        if (!t)
+                return 1;
+        for (size_t i = 0; i < n; i++) {
+                double start = now_us();
+
+                if (call_once(c, NULL) < 0) {
+                        free(t);
+                        return 1;
+                }
+                t[i] = now_us() - start;
+                sum += t[i];
+        }
+        qsort(t, n, sizeof(double), cmp_double);
+        printf("n=%zu p50_us=%.1f p99_us=%.1f mean_us=%.1f", n, percentile(t, n, 50), percentile(t, n, 99),
+                sum / (double) n);
+        if (objects)
+                printf(" objects=%zu", k);
+        printf("\n");
+        free(t);
+        return 0;
+}
+
+static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        *(double *) userdata = now_us();
+        return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -1;
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int run_edit(
+        sd_bus *bus, const char *dest, const char *path, const char *src, const char *dst, unsigned seconds)
+{
+        char match[1024], tmp[4096], buf[65536];
+        double start, seen = 0, deadline;
+        ssize_t len;
+        int fd, r;
+
+        snprintf(match, sizeof(match),
+                "type='signal',sender='%s',path='%s',interface='org.freedesktop.DBus.Properties',"
+                "member='PropertiesChanged'",
+                dest, path);
+        /* Synchronous: the bus has the match before the file changes. */
+        r = sd_bus_add_match(bus, NULL, match, on_changed, &seen);
+        if (r < 0) {
+                fprintf(stderr, "nv-bench-bus: AddMatch: %s\n", strerror(-r));
+                return 1;
+        }
+        fd = open(src, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                fprintf(stderr, "nv-bench-bus: %s: %s\n", src, strerror(errno));
+                return 1;
+        }
+        len = read(fd, buf, sizeof(buf));
+        close(fd);
+        if (len < 0) {
+                fprintf(stderr, "nv-bench-bus: %s: %s\n", src, strerror(errno));
+                return 1;
+        }
+        snprintf(tmp, sizeof(tmp), "%s.nv-bench-tmp", dst);
+
+        start = now_us();
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write_all(fd, buf, (size_t) len) < 0 || close(fd) < 0 || rename(tmp, dst) < 0) {
+                fprintf(stderr, "nv-bench-bus: writing %s: %s\n", dst, strerror(errno));
+                return 1;
+        }
+        deadline = start + seconds * 1e6;
+        while (seen == 0) {
+                double left = deadline - now_us();
+                struct pollfd p = { .fd = sd_bus_get_fd(bus) };
+
+                while ((r = sd_bus_process(bus, NULL)) > 0 && seen == 0)
+                        ;
+                /* Only now: with messages still queued, sd-bus does not ask for POLLIN. */
+                p.events = (short) sd_bus_get_events(bus);
+                if (r < 0) {
+                        fprintf(stderr, "nv-bench-bus: bus: %s\n", strerror(-r));
+                        return 1;
+                }
+                if (seen != 0)
+                        break;
+                if (left <= 0) {
+                        fprintf(stderr, "nv-bench-bus: no PropertiesChanged on %s within %u s\n", path,
+                                seconds);
+                        return 1;
+                }
+                if (poll(&p, 1, (int) (left / 1e3) + 1) < 0 && errno != EINTR)
+                        return 1;
+        }
+        printf("ms=%.3f\n", (seen - start) / 1e3);
+        return 0;
 }
 
 static int owner_pid(sd_bus *bus, const char *name, uint32_t *pid)
@@ -120,35 +264,9 @@ static int has_owner(sd_bus *bus, const char *name)
         return r < 0 ? r : b;
 }
 
-static int run_getall(sd_bus *bus, const char *dest, const char *path, const char *iface, size_t n)
-{
-        double *t, sum = 0;
-
-        for (size_t i = 0; i < WARMUP_CALLS; i++)
-                if (get_all(bus, dest, path, iface) < 0)
-                        return 1;
-        t = calloc(n, sizeof(double));
-        if (!t)
-                return 1;
-        for (size_t i = 0; i < n; i++) {
-                double start = now_us();
-
-                if (get_all(bus, dest, path, iface) < 0) {
-                        free(t);
-                        return 1;
-                }
-                t[i] = now_us() - start;
-                sum += t[i];
-        }
-        qsort(t, n, sizeof(double), cmp_double);
-        printf("n=%zu p50_us=%.1f p99_us=%.1f mean_us=%.1f\n", n, percentile(t, n, 50), percentile(t, n, 99),
-                sum / (double) n);
-        free(t);
-        return 0;
-}
-
 static int run_coldstart(sd_bus *bus, const char *dest, const char *path, const char *iface)
 {
+        const Call getall = { bus, dest, path, "org.freedesktop.DBus.Properties", "GetAll", iface };
         uint32_t pid = 0;
         double start;
         int r;
@@ -160,7 +278,7 @@ static int run_coldstart(sd_bus *bus, const char *dest, const char *path, const 
                 return 1;
         }
         start = now_us();
-        if (get_all(bus, dest, path, iface) < 0)
+        if (call_once(&getall, NULL) < 0)
                 return 1;
         printf("ms=%.2f", (now_us() - start) / 1e3);
         if (owner_pid(bus, dest, &pid) >= 0)
@@ -264,10 +382,33 @@ int main(int argc, char **argv)
                 if (*end || n == 0 || n > 10000000)
                         goto usage;
                 bus = open_private_system_bus();
-                r = run_getall(bus, argv[2], argv[3], argv[4], n);
+                r = run_calls(&(Call){ bus, argv[2], argv[3], "org.freedesktop.DBus.Properties", "GetAll",
+                                      argv[4] },
+                        WARMUP_CALLS, n, false);
         } else if (strcmp(argv[1], "coldstart") == 0 && argc == 5) {
                 bus = open_private_system_bus();
                 r = run_coldstart(bus, argv[2], argv[3], argv[4]);
+        } else if (strcmp(argv[1], "call") == 0 && argc == 7) {
+                char *end;
+                unsigned long n = strtoul(argv[6], &end, 10);
+
+                if (*end || n == 0 || n > 10000000)
+                        goto usage;
+                bus = open_private_system_bus();
+                r = run_calls(&(Call){ bus, argv[2], argv[3], argv[4], argv[5], NULL }, 5, n, false);
+        } else if (strcmp(argv[1], "managed") == 0 && argc == 5) {
+                char *end;
+                unsigned long n = strtoul(argv[4], &end, 10);
+
+                if (*end || n == 0 || n > 10000000)
+                        goto usage;
+                bus = open_private_system_bus();
+                r = run_calls(&(Call){ bus, argv[2], argv[3], "org.freedesktop.DBus.ObjectManager",
+                                      "GetManagedObjects", NULL },
+                        5, n, true);
+        } else if (strcmp(argv[1], "edit") == 0 && argc == 7) {
+                bus = open_private_system_bus();
+                r = run_edit(bus, argv[2], argv[3], argv[4], argv[5], (unsigned) strtoul(argv[6], NULL, 10));
         } else if (strcmp(argv[1], "pid") == 0 && argc == 3) {
                 uint32_t pid;
 
@@ -292,7 +433,9 @@ int main(int argc, char **argv)
         return r;
 usage:
         fprintf(stderr,
-                "usage: %s getall DEST PATH IFACE N | coldstart DEST PATH IFACE | pid NAME |\n"
+                "usage: %s getall DEST PATH IFACE N | coldstart DEST PATH IFACE |\n"
+                "       call DEST PATH IFACE MEMBER N | managed DEST PATH N |\n"
+                "       edit DEST OBJPATH SRC DST SECONDS | pid NAME |\n"
                 "       wait-owner NAME yes|no SECONDS | subscribe NAME [INTERFACE.METHOD]\n",
                 argv[0]);
         return 2;

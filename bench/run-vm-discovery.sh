@@ -21,13 +21,9 @@
 # see every process (otherwise all three see less, alike).
 set -euo pipefail
 
-build=${1:-}
-if [ -z "$build" ] || [ ! -f "$build/build.ninja" ]; then
-        echo "usage: $0 MESON_BUILD_DIR" >&2
-        exit 2
-fi
-build=$(realpath "$build")
-src=$(realpath "$(dirname "$0")/..")
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_args "$@"
 counts=${BENCH_COUNTS:-1000 5000}
 runs=${RUNS:-5}
 holders=${HOLDERS:-5}
@@ -58,10 +54,6 @@ device="$work/fake-kvm"
 : >"$device"
 export NESTVIRT_KVM_DEVICE="$device"
 unset NESTVIRT_ROOT
-
-field() { # field NAME LINE
-        sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
-}
 
 printf '%-7s %-22s %12s %12s %12s %10s\n' procs tool median_ms min_ms max_ms rss_kb
 for n in $counts; do

@@ -10,9 +10,11 @@
 # one that goes first alternating; BENCH_CALLS (10000) timed GetAll calls per round;
 # BENCH_MEM_CALLS (100000) calls between the two memory readings; BENCH_IDLE_SECONDS (60) the
 # idle window; BENCH_IDLE_ROUNDS (BENCH_ROUNDS) idle windows; BENCH_COUNTS ("1000 5000 10000")
-# and RUNS (5) for VM discovery (bench/run-vm-discovery.sh); BENCH_SKIP_DISCOVERY=1 leaves it out.
+# and RUNS (5) for VM discovery (bench/run-vm-discovery.sh); BENCH_SKIP_DISCOVERY=1 leaves it out;
+# BENCH_INV_COUNTS ("100 1000") and BENCH_INV_ROUNDS (BENCH_ROUNDS) for the inventory at scale
+# (bench/run-inventory.sh, its own bus); BENCH_SKIP_INVENTORY=1 leaves it out.
 #   quick: BENCH_ROUNDS=2 BENCH_CALLS=2000 BENCH_MEM_CALLS=20000 BENCH_IDLE_SECONDS=5 \
-#          BENCH_COUNTS=1000 RUNS=3 bench/run.sh build
+#          BENCH_COUNTS=1000 RUNS=3 BENCH_INV_ROUNDS=3 bench/run.sh build
 #
 # The bus is tests/bus/nvtest.py serve: a private dbus-daemon with the project's policy, nestvirtd
 # bus-activated from BUILD on the fixture host amd-host (NESTVIRT_ROOT plus the preload library
@@ -36,13 +38,9 @@
 # hostnamed frontend can do.
 set -euo pipefail
 
-build=${1:-}
-if [ -z "$build" ] || [ ! -f "$build/build.ninja" ]; then
-        echo "usage: $0 MESON_BUILD_DIR" >&2
-        exit 2
-fi
-build=$(realpath "$build")
-src=$(realpath "$(dirname "$0")/..")
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_args "$@"
 rounds=${BENCH_ROUNDS:-5}
 calls=${BENCH_CALLS:-10000}
 mem_calls=${BENCH_MEM_CALLS:-100000}
@@ -76,18 +74,7 @@ cleanup() {
         set +e
         for p in "${helper_pids[@]}"; do kill "$p" 2>/dev/null; done
         for p in "${daemon_pids[@]}"; do kill "$p" 2>/dev/null; done
-        if [ -n "$serve_pid" ]; then
-                exec 9>&- # end of file on serve's stdin: it stops nestvirtd and the bus
-                for ((t = 0; t < 300; t++)); do
-                        kill -0 "$serve_pid" 2>/dev/null || break
-                        sleep 0.1
-                done
-                if kill -0 "$serve_pid" 2>/dev/null; then
-                        say "nvtest.py serve did not stop within 30 s; killing it"
-                        kill "$serve_pid" 2>/dev/null
-                fi
-                wait "$serve_pid" 2>/dev/null
-        fi
+        serve_stop
         rm -rf "$work"
 }
 trap cleanup EXIT
@@ -95,25 +82,7 @@ trap 'exit 130' INT TERM
 
 # -- the private bus ----------------------------------------------------------------------------
 
-mkfifo "$work/serve.in"
-/usr/bin/python3 "$src/tests/bus/nvtest.py" serve --fixture amd-host --build-dir "$build" \
-        --idle-timeout $((idle_s + 60)) <"$work/serve.in" >"$work/serve.out" 2>"$work/serve.log" &
-serve_pid=$!
-exec 9>"$work/serve.in"
-for ((t = 0; t < 600; t++)); do
-        grep -q '^READY=1$' "$work/serve.out" 2>/dev/null && break
-        kill -0 "$serve_pid" 2>/dev/null || break
-        sleep 0.1
-done
-if ! grep -q '^READY=1$' "$work/serve.out"; then
-        say "nvtest.py serve did not print READY=1 within 60 s:"
-        cat "$work/serve.log" >&2
-        exit 1
-fi
-# shellcheck disable=SC1091
-. "$work/serve.out"
-export DBUS_SYSTEM_BUS_ADDRESS
-unset DBUS_SESSION_BUS_ADDRESS
+serve_start $((idle_s + 60))
 tmp=$NESTVIRT_TEST_DIR
 
 # hostnamed on the same bus: its own bus policy, and an activation file like nestvirtd's.
@@ -139,14 +108,6 @@ busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --activatable list | grep -q "^$HN "
 
 # -- helpers ------------------------------------------------------------------------------------
 
-field() { # field NAME LINE
-        sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
-}
-median() { # median NUMBER...
-        printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-                if (NR == 0) { print "-"; exit }
-                print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 name_of() { [ "$1" = nv ] && echo $NV || echo $HN; }
 path_of() { [ "$1" = nv ] && echo $NV_PATH || echo $HN_PATH; }
@@ -318,6 +279,16 @@ if [ "${BENCH_SKIP_DISCOVERY:-0}" != 1 ]; then
         echo "$disc" >&2
 fi
 
+# -- the inventory at scale (its own buses, after this one's rows) -------------------------------
+
+inv=""
+if [ "${BENCH_SKIP_INVENTORY:-0}" != 1 ]; then
+        say "inventory at scale over ${BENCH_INV_COUNTS:-100 1000} VMs"
+        inv=$(BENCH_INV_ROUNDS="${BENCH_INV_ROUNDS:-$rounds}" "$src/bench/run-inventory.sh" "$build" |
+                grep '^inventory ')
+        echo "$inv" >&2
+fi
+
 # -- the table --------------------------------------------------------------------------------
 
 row() { # row NAME NESTVIRTD PEER [RATIO]
@@ -361,6 +332,20 @@ if [ -n "$disc" ]; then
                 row "5. VM discovery, $n procs, ms (vs fuser)" "$s" "$f"
                 row "5. VM discovery, $n procs, ms (vs lsof -t)" "$s" "$l"
         done < <(awk '$2 == "fuser" { print $1 }' <<<"$disc")
+fi
+if [ -n "$inv" ]; then
+        # run-inventory.sh: "inventory N=.. cold_ms=.. listvms_ms=.. gmo_p50_ms=.. ... edit_ms=..";
+        # the peer column is the smallest count, the ratio the growth factor.
+        first=$(head -1 <<<"$inv")
+        while read -r l; do
+                [ "$l" = "$first" ] && continue
+                a=$(field N "$first")
+                b=$(field N "$l")
+                row "6. ListVMs (full refresh), ms, $b vs $a VMs" "$(field listvms_ms "$l")" "$(field listvms_ms "$first")"
+                row "6. GetManagedObjects p50, ms, $b vs $a" "$(field gmo_p50_ms "$l")" "$(field gmo_p50_ms "$first")"
+                row "6. GetManagedObjects p99, ms, $b vs $a" "$(field gmo_p99_ms "$l")" "$(field gmo_p99_ms "$first")"
+                row "6. one config edit to signal, ms, $b vs $a" "$(field edit_ms "$l")" "$(field edit_ms "$first")"
+        done <<<"$inv"
 fi
 echo
 echo "Per round: GetAll p50 nv [${P50[nv]# }] hn [${P50[hn]# }]; cold ms nv [${COLD[nv]# }] hn [${COLD[hn]# }]"

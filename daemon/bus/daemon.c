@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <inttypes.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
@@ -38,23 +39,52 @@ void daemon_recover(void)
 
 static int on_refresh_event(sd_event_source *s, void *userdata)
 {
-        (void) daemon_refresh(userdata);
+        Daemon *d = userdata;
+
+        (void) daemon_refresh_parts(d, d->pending_parts, NULL);
         return 0;
 }
 
-/* What the watchers call: the refresh runs once the loop has nothing more urgent to do, so a burst
- * of events (a package unpacking files, udev and kernel copies of one uevent) is one refresh. */
-static void daemon_queue_refresh(void *userdata)
+/* What the watchers call, each with the parts of the host it saw change: the refresh runs once
+ * the loop has nothing more urgent to do, so a burst of events (a package unpacking files, udev
+ * and kernel copies of one uevent) is one refresh, which reads what all of them saw. */
+static void daemon_queue_refresh(Daemon *d, unsigned parts)
 {
-        Daemon *d = userdata;
         int r;
 
         assert(d);
 
+        d->pending_parts |= parts;
         r = sd_event_source_set_enabled(d->refresh_event, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_warning_errno(r, "Failed to queue a refresh, the next call sees the change: %m");
 }
+
+/* A module loaded or unloaded, or a modprobe.d file changed. */
+static void on_module_change(void *userdata)
+{
+        daemon_queue_refresh(userdata, NV_HOST_PART_MODULE);
+}
+
+/* A Proxmox VE VM config or the custom CPU models changed. */
+static void on_pve_config_change(void *userdata)
+{
+        daemon_queue_refresh(userdata, NV_HOST_PART_PVE);
+}
+
+/* A pid file came or went, or a VM's process ended. */
+static void on_process_change(void *userdata)
+{
+        daemon_queue_refresh(userdata, NV_HOST_PART_PROCESSES);
+}
+
+#if HAVE_LIBVIRT
+/* A domain was defined, started, stopped, ...: its process may have come or gone too. */
+static void on_libvirt_change(void *userdata)
+{
+        daemon_queue_refresh(userdata, NV_HOST_PART_LIBVIRT | NV_HOST_PART_PROCESSES);
+}
+#endif
 
 /* The watchers start before the first snapshot, so no change falls between the two. */
 static int daemon_watch(Daemon *d)
@@ -72,13 +102,13 @@ static int daemon_watch(Daemon *d)
                 return log_error_errno(r, "Failed to set up the refresh event: %m");
         (void) sd_event_source_set_description(d->refresh_event, "refresh");
 
-        r = module_watch_new(d->event, daemon_queue_refresh, d, &d->module_watch);
+        r = module_watch_new(d->event, on_module_change, d, &d->module_watch);
         if (r < 0)
                 return r;
 
         /* Out of inotify instances or watches (fs.inotify.max_user_*) is no reason not to serve:
          * the files are read again at the next call. */
-        r = dir_watch_new(d->event, "modprobe.d", nv_modprobe_dirs, STRV(".conf"), daemon_queue_refresh, d,
+        r = dir_watch_new(d->event, "modprobe.d", nv_modprobe_dirs, STRV(".conf"), on_module_change, d,
                 &d->modprobe_watch);
         if (r == -ENOMEM)
                 return r;
@@ -86,26 +116,47 @@ static int daemon_watch(Daemon *d)
                 log_warning("Not watching modprobe.d; changes there are seen at the next call.");
 
         /* The directories are waited for where they are missing: a host may become a node. */
-        r = dir_watch_new(d->event, "Proxmox VE configs",
-                STRV(NV_PVE_CONFIG_DIR, NV_PVE_CPU_MODELS_DIR, NV_PVE_PID_DIR), STRV(".conf", ".pid"),
-                daemon_queue_refresh, d, &d->pve_watch);
+        r = dir_watch_new(d->event, "Proxmox VE configs", STRV(NV_PVE_CONFIG_DIR, NV_PVE_CPU_MODELS_DIR),
+                STRV(".conf"), on_pve_config_change, d, &d->pve_watch);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 log_warning("Not watching Proxmox VE's configs; changes there are seen at the next call.");
 
-        r = process_watch_new(d->event, daemon_queue_refresh, d, &d->process_watch);
+        r = dir_watch_new(d->event, "Proxmox VE pid files", STRV(NV_PVE_PID_DIR), STRV(".pid"),
+                on_process_change, d, &d->pve_pid_watch);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                log_warning(
+                        "Not watching Proxmox VE's pid files; VMs that start are seen at the next call.");
+
+        r = process_watch_new(d->event, on_process_change, d, &d->process_watch);
         if (r < 0)
                 return r;
 
 #if HAVE_LIBVIRT
-        r = libvirt_watch_new(d->event, daemon_queue_refresh, d, &d->libvirt_watch);
+        r = libvirt_watch_new(d->event, on_libvirt_change, d, &d->libvirt_watch);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 log_warning("Not following libvirt; its domains are read at the next call.");
 #endif
         return 0;
+}
+
+/* One pidfd per running VM: a host with a thousand VMs needs more than the soft limit of 1024 that
+ * services get by default. Nothing here uses select(), so the hard limit is safe, as systemd's
+ * own services do it (rlimit_nofile_bump()). */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning_errno(-errno, "Could not raise the file descriptor limit: %m");
 }
 
 int daemon_new(uint64_t idle_usec, Daemon **ret)
@@ -119,6 +170,10 @@ int daemon_new(uint64_t idle_usec, Daemon **ret)
         if (!d)
                 return -ENOMEM;
         d->idle_usec = idle_usec;
+        raise_fd_limit();
+        d->cache = nv_host_cache_new();
+        if (!d->cache)
+                return -ENOMEM;
 
         daemon_recover();
 
@@ -150,6 +205,7 @@ Daemon *daemon_free(Daemon *d)
         module_watch_free(d->module_watch);
         dir_watch_free(d->modprobe_watch);
         dir_watch_free(d->pve_watch);
+        dir_watch_free(d->pve_pid_watch);
         process_watch_free(d->process_watch);
 #if HAVE_LIBVIRT
         libvirt_watch_free(d->libvirt_watch);
@@ -160,6 +216,7 @@ Daemon *daemon_free(Daemon *d)
         sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);
         nv_host_free(d->host);
+        nv_host_cache_free(d->cache);
         free(d);
         return NULL;
 }
@@ -278,10 +335,16 @@ static int watch_vm_processes(Daemon *d)
 int daemon_refresh(Daemon *d)
 {
         assert(d);
-        return daemon_refresh_with_vms(d, NULL);
+        return daemon_refresh_parts(d, NV_HOST_PARTS_ALL, NULL);
 }
 
 int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms)
+{
+        assert(d);
+        return daemon_refresh_parts(d, NV_HOST_PARTS_ALL, ret_vms);
+}
+
+int daemon_refresh_parts(Daemon *d, unsigned parts, NvVmList *ret_vms)
 {
         _cleanup_(nv_host_freep) NvHost *old = NULL;
         NvHost *h;
@@ -291,8 +354,10 @@ int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms)
 
         /* Whatever a watcher saw until now, this snapshot sees too. */
         (void) sd_event_source_set_enabled(d->refresh_event, SD_EVENT_OFF);
+        parts |= d->pending_parts;
+        d->pending_parts = 0;
 
-        r = nv_host_load_full(daemon_libvirt_connection(d), &h, ret_vms);
+        r = nv_host_load_cached(d->cache, d->host, parts, daemon_libvirt_connection(d), &h, ret_vms);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the host's state: %m");
 

@@ -21,10 +21,13 @@ typedef struct Daemon {
         BusPolkit polkit; /* calls waiting for polkit: no idle exit while any is */
         ModuleWatch *module_watch; /* module loads and unloads */
         DirWatch *modprobe_watch; /* the modprobe.d directories */
-        DirWatch *pve_watch; /* Proxmox VE's VM configs, custom CPU models and pid files */
+        DirWatch *pve_watch; /* Proxmox VE's VM configs and custom CPU models */
+        DirWatch *pve_pid_watch; /* Proxmox VE's pid files: VMs that start or stop */
         LibvirtWatch *libvirt_watch; /* libvirt's connection and domain events; NULL without libvirt */
         ProcessWatch *process_watch; /* the running VMs' processes, to see them end */
         sd_event_source *refresh_event; /* the refresh the watchers ask for, once per loop iteration */
+        unsigned pending_parts; /* NvHostPart bits the watchers saw change since the last refresh */
+        NvHostCache *cache; /* what the snapshot was made of: the parts a refresh does not read again */
         sd_bus_track *subscribers; /* clients that called Subscribe(): no idle exit while any is */
 } Daemon;
 
@@ -48,6 +51,11 @@ void daemon_recover(void);
 int daemon_refresh(Daemon *d);
 /* The same, handing over the VMs the new snapshot counted. */
 int daemon_refresh_with_vms(Daemon *d, NvVmList *ret_vms);
+/* The same, reading again only the parts (NvHostPart bits) named here or by a watcher since the
+ * last refresh; the rest is taken over from the last snapshot. Calls that answer with the host as
+ * it is now use daemon_refresh(), which reads everything (PVE configs whose files did not change
+ * are still not parsed again); the watchers' refreshes name what they saw. ret_vms may be NULL. */
+int daemon_refresh_parts(Daemon *d, unsigned parts, NvVmList *ret_vms);
 /* After a live change of host nesting: tells the VM managers' caches (Proxmox VE's pvestatd) that
  * the CPU flags changed. */
 void daemon_notify_managers(Daemon *d);

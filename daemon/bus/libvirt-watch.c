@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
@@ -48,6 +49,7 @@ static struct {
         EvFree *frees;
         sd_event_source *reaper;
         int last_id;
+        bool registered; /* with libvirt: done once it is loaded */
 } ev;
 
 static uint32_t to_epoll(int events)
@@ -311,7 +313,8 @@ static void on_libvirt_error(void *userdata, virErrorPtr e)
          * running, a domain gone). The callers log what matters, with libvirt's message. */
 }
 
-static int event_impl_register(sd_event *e)
+/* The loop's half, without libvirt: the loop the implementation will use. */
+static int event_impl_prepare(sd_event *e)
 {
         int r;
 
@@ -324,11 +327,20 @@ static int event_impl_register(sd_event *e)
         (void) sd_event_source_set_enabled(ev.reaper, SD_EVENT_OFF);
         (void) sd_event_source_set_description(ev.reaper, "libvirt-free");
         ev.event = sd_event_ref(e);
-
-        virSetErrorFunc(NULL, on_libvirt_error);
-        virEventRegisterImpl(ev_add_handle, ev_update_handle, ev_remove_handle, ev_add_timeout,
-                ev_update_timeout, ev_remove_timeout);
         return 0;
+}
+
+/* libvirt's half, once it is loaded and before its first connection. */
+static void event_impl_register(void)
+{
+        assert(ev.event);
+
+        if (ev.registered)
+                return;
+        sym_virSetErrorFunc(NULL, on_libvirt_error);
+        sym_virEventRegisterImpl(ev_add_handle, ev_update_handle, ev_remove_handle, ev_add_timeout,
+                ev_update_timeout, ev_remove_timeout);
+        ev.registered = true;
 }
 
 /* ---- the connection ----------------------------------------------------------------------- */
@@ -345,6 +357,7 @@ struct LibvirtWatch {
         virConnectPtr conn;
         int callback_id; /* the lifecycle event callback, -1 without */
         bool closed; /* libvirt said the connection closed */
+        bool load_failed; /* libvirt.so.0 could not be loaded: said once */
 
         /* The socket's directory and name; NULL for a URI without a local socket. */
         char *sock_dir;
@@ -381,36 +394,60 @@ static void disconnect(LibvirtWatch *w)
         if (!w->conn)
                 return;
         if (w->callback_id >= 0)
-                (void) virConnectDomainEventDeregisterAny(w->conn, w->callback_id);
-        (void) virConnectUnregisterCloseCallback(w->conn, on_close);
-        virConnectClose(w->conn);
+                (void) sym_virConnectDomainEventDeregisterAny(w->conn, w->callback_id);
+        (void) sym_virConnectUnregisterCloseCallback(w->conn, on_close);
+        sym_virConnectClose(w->conn);
         w->conn = NULL;
         w->callback_id = -1;
         w->closed = false;
 }
 
-/* Connects when not connected. 1 when connected now, 0 when libvirt cannot be reached. */
+/* Loads libvirt at the first attempt to connect, not before: a host without libvirt never maps
+ * it or the libraries it links. */
+static int load_libvirt(LibvirtWatch *w)
+{
+        int r;
+
+        r = dlopen_libvirt();
+        if (r < 0) {
+                if (!w->load_failed)
+                        log_warning_errno(r,
+                                "Cannot load libvirt.so.0 (%s): %m. libvirt's domains are not listed.",
+                                dlopen_error());
+                w->load_failed = true;
+                return r;
+        }
+        event_impl_register();
+        return 0;
+}
+
+/* Connects when not connected. 1 when connected now, 0 when libvirt cannot be reached, < 0 when
+ * libvirt's library cannot be loaded. */
 static int try_connect(LibvirtWatch *w)
 {
-        _cleanup_(virConnectClosep) virConnectPtr conn = NULL;
-        int id;
+        _cleanup_(sym_virConnectClosep) virConnectPtr conn = NULL;
+        int id, r;
 
         if (w->conn)
                 return 1;
 
-        conn = virConnectOpen(w->uri);
+        r = load_libvirt(w);
+        if (r < 0)
+                return r;
+
+        conn = sym_virConnectOpen(w->uri);
         if (!conn)
                 return 0;
 
-        if (virConnectRegisterCloseCallback(conn, on_close, w, NULL) < 0) {
+        if (sym_virConnectRegisterCloseCallback(conn, on_close, w, NULL) < 0) {
                 log_warning("libvirt refused a close callback for %s: %s", w->uri, nv_libvirt_message());
                 return 0;
         }
-        id = virConnectDomainEventRegisterAny(
+        id = sym_virConnectDomainEventRegisterAny(
                 conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), w, NULL);
         if (id < 0) {
                 log_warning("libvirt refused domain events on %s: %s", w->uri, nv_libvirt_message());
-                (void) virConnectUnregisterCloseCallback(conn, on_close);
+                (void) sym_virConnectUnregisterCloseCallback(conn, on_close);
                 return 0;
         }
 
@@ -436,12 +473,14 @@ static int on_reconnect(sd_event_source *s, void *userdata)
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
         LibvirtWatch *w = userdata;
+        int r;
 
-        if (try_connect(w) > 0) {
+        r = try_connect(w);
+        if (r > 0) {
                 w->fn(w->userdata);
                 return 0;
         }
-        if (++w->retries >= RETRY_MAX)
+        if (r < 0 || ++w->retries >= RETRY_MAX)
                 return 0; /* until the socket appears again */
         (void) sd_event_source_set_time_relative(s, RETRY_FIRST_USEC << w->retries);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -478,6 +517,19 @@ static bool is_socket(const LibvirtWatch *w, const char *name)
         return streq(name, w->sock_name) || (w->sock_default && streq(name, "virtqemud-sock"));
 }
 
+/* Whether the socket is there now, by its name in the directory (whether it listens, only a
+ * connection can tell). */
+static bool socket_exists(const LibvirtWatch *w)
+{
+        _cleanup_close_ int fd = -1;
+
+        fd = open(w->sock_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        return faccessat(fd, w->sock_name, F_OK, 0) >= 0 ||
+                (w->sock_default && faccessat(fd, "virtqemud-sock", F_OK, 0) >= 0);
+}
+
 /* What one inotify event means: the socket appeared, or the watch has to be placed again (the
  * directory went away, or something appeared on the way to it). */
 static void classify(const LibvirtWatch *w, const struct inotify_event *e, bool *appeared, bool *rearm)
@@ -494,6 +546,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 {
         LibvirtWatch *w = userdata;
         bool appeared = false, rearm = false;
+        int r;
         union {
                 struct inotify_event e;
                 uint8_t raw[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)];
@@ -516,10 +569,13 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
         if (!appeared || w->conn)
                 return 0;
 
-        if (try_connect(w) > 0) {
+        r = try_connect(w);
+        if (r > 0) {
                 w->fn(w->userdata);
                 return 0;
         }
+        if (r < 0)
+                return 0; /* no library: retrying would not help */
         w->retries = 0;
         (void) sd_event_source_set_time_relative(w->retry, RETRY_FIRST_USEC);
         (void) sd_event_source_set_enabled(w->retry, SD_EVENT_ONESHOT);
@@ -577,7 +633,7 @@ int libvirt_watch_new(sd_event *e, LibvirtWatchFn fn, void *userdata, LibvirtWat
         assert(fn);
         assert(ret);
 
-        r = event_impl_register(e);
+        r = event_impl_prepare(e);
         if (r < 0)
                 return log_error_errno(r, "Failed to carry libvirt's events on the event loop: %m");
 
@@ -623,7 +679,11 @@ int libvirt_watch_new(sd_event *e, LibvirtWatchFn fn, void *userdata, LibvirtWat
                 (void) sd_event_source_set_description(w->inotify_source, "libvirt-socket");
         }
 
-        if (try_connect(w) == 0)
+        if (w->sock_dir && !socket_exists(w))
+                /* Not even loaded: that waits for the socket too. */
+                log_info("libvirt at %s is not running (no socket); waiting for %s/%s.", w->uri, w->sock_dir,
+                        w->sock_name);
+        else if (try_connect(w) == 0)
                 log_info("libvirt at %s is not reachable (%s); waiting for %s/%s.", w->uri,
                         nv_libvirt_message(), strempty(w->sock_dir), strempty(w->sock_name));
 

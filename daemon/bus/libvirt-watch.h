@@ -22,11 +22,13 @@
 typedef struct LibvirtWatch LibvirtWatch;
 typedef void (*LibvirtWatchFn)(void *userdata);
 
-/* Registers libvirt's event loop implementation on e (once per process, before any connection;
+/* Prepares libvirt's event loop implementation on e (once per process, before any connection;
  * -EBUSY for another loop later), connects to nv_libvirt_uri() if libvirt is reachable, and
  * subscribes to domain lifecycle events (defined, undefined, started, stopped, ...). fn is called
  * after each event, when the connection is lost, and when it comes back. A host without libvirt
- * is not an error: the watch waits. */
+ * is not an error: the watch waits. libvirt.so.0 is loaded (dlopen_libvirt()) at the first
+ * attempt to connect, which for a local URI waits until its socket exists; without the library
+ * the watch stays unconnected. */
 int libvirt_watch_new(sd_event *e, LibvirtWatchFn fn, void *userdata, LibvirtWatch **ret);
 LibvirtWatch *libvirt_watch_free(LibvirtWatch *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LibvirtWatch *, libvirt_watch_free)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "log.h"
@@ -59,41 +61,50 @@ static int watch_one(ProcessWatch *w, pid_t pid, Watched *ret)
         return 1;
 }
 
+static int pid_cmp(const void *a, const void *b)
+{
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return (x > y) - (x < y);
+}
+
 int process_watch_set(ProcessWatch *w, const pid_t *pids, size_t n)
 {
         _cleanup_free_ Watched *next = NULL;
-        size_t n_next = 0;
+        _cleanup_free_ pid_t *sorted = NULL;
+        size_t n_next = 0, j = 0;
         int r = 0;
 
         assert(w);
         assert(pids || n == 0);
 
         next = calloc(n + 1, sizeof(Watched));
-        if (!next)
+        sorted = calloc(n + 1, sizeof(pid_t));
+        if (!next || !sorted)
                 return -ENOMEM;
-
-        for (size_t i = 0; i < n; i++) {
-                bool found = false;
-
-                if (pids[i] <= 0)
-                        continue;
-                for (size_t j = 0; j < w->n_procs; j++)
-                        if (w->procs[j].source && w->procs[j].pid == pids[i]) {
-                                next[n_next++] = w->procs[j];
-                                w->procs[j].source = NULL;
-                                found = true;
-                                break;
-                        }
-                if (!found) {
-                        r = watch_one(w, pids[i], &next[n_next]);
-                        if (r < 0)
-                                break;
-                        n_next += r;
-                }
+        if (n > 0) {
+                memcpy(sorted, pids, n * sizeof(pid_t));
+                qsort(sorted, n, sizeof(pid_t), pid_cmp);
         }
 
-        for (size_t j = 0; j < w->n_procs; j++)
-                sd_event_source_disable_unref(w->procs[j].source);
+        /* Both sorted by pid (w->procs is what the last call made): one walk keeps what stays. */
+        for (size_t i = 0; i < n; i++) {
+                if (sorted[i] <= 0 || (i > 0 && sorted[i] == sorted[i - 1]))
+                        continue;
+                while (j < w->n_procs && w->procs[j].pid < sorted[i])
+                        j++;
+                if (j < w->n_procs && w->procs[j].pid == sorted[i] && w->procs[j].source) {
+                        next[n_next++] = w->procs[j];
+                        w->procs[j].source = NULL;
+                        continue;
+                }
+                r = watch_one(w, sorted[i], &next[n_next]);
+                if (r < 0)
+                        break;
+                n_next += r;
+        }
+
+        for (size_t k = 0; k < w->n_procs; k++)
+                sd_event_source_disable_unref(w->procs[k].source);
         free(w->procs);
         w->procs = TAKE_PTR(next);
         w->n_procs = n_next;

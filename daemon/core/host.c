@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "host.h"
+#include <assert.h>
+
 #include "host-path.h"
+#include "host.h"
 
 NvNested nv_host_kernel_default(const char *module, const char *release)
 {
@@ -43,16 +45,12 @@ int nv_host_load(NvHost **ret)
         return nv_host_load_full(NULL, ret, NULL);
 }
 
-int nv_host_load_full(struct _virConnect *conn, NvHost **ret, NvVmList *ret_vms)
+/* Everything but the VMs: each fact degrades to "unknown" on its own; only running out of memory
+ * fails. */
+static int load_facts(NvHost *h)
 {
-        _cleanup_(nv_host_freep) NvHost *h = NULL;
         int r;
 
-        h = calloc(1, sizeof(NvHost));
-        if (!h)
-                return -ENOMEM;
-
-        /* Each fact degrades to "unknown" on its own; only running out of memory fails. */
         r = nv_kernel_release(&h->kernel_release);
         if (r == -ENOMEM)
                 return r;
@@ -73,6 +71,32 @@ int nv_host_load_full(struct _virConnect *conn, NvHost **ret, NvVmList *ret_vms)
         }
 
         h->modules_disabled = nv_modules_disabled();
+        return 0;
+}
+
+static NvInventoryHost inventory_host(const NvHost *h)
+{
+        return (NvInventoryHost){
+                .vendor = h->cpu.vendor,
+                .nested = h->nested,
+                .next_load = h->config.next_load,
+                .hardware_support = nv_cpu_info_hardware_support(&h->cpu),
+                .guest = h->virt.guest,
+        };
+}
+
+int nv_host_load_full(struct _virConnect *conn, NvHost **ret, NvVmList *ret_vms)
+{
+        _cleanup_(nv_host_freep) NvHost *h = NULL;
+        int r;
+
+        h = calloc(1, sizeof(NvHost));
+        if (!h)
+                return -ENOMEM;
+
+        r = load_facts(h);
+        if (r < 0)
+                return r;
 
         NvVmList vms = {};
         r = nv_vm_list_scan(&vms);
@@ -83,13 +107,7 @@ int nv_host_load_full(struct _virConnect *conn, NvHost **ret, NvVmList *ret_vms)
         else
                 h->vm_count = (unsigned) vms.n_vms;
 
-        NvInventoryHost facts = {
-                .vendor = h->cpu.vendor,
-                .nested = h->nested,
-                .next_load = h->config.next_load,
-                .hardware_support = nv_cpu_info_hardware_support(&h->cpu),
-                .guest = h->virt.guest,
-        };
+        NvInventoryHost facts = inventory_host(h);
         r = nv_inventory_build(&facts, &vms, conn, &h->inventory);
         if (r < 0) {
                 nv_vm_list_done(&vms);
@@ -116,4 +134,235 @@ NvHost *nv_host_free(NvHost *h)
         nv_inventory_done(&h->inventory);
         free(h);
         return NULL;
+}
+
+/* ---- refreshes that read only what changed ---- */
+
+struct NvHostCache {
+        bool primed; /* a snapshot was made with this cache */
+        NvVmList procs;
+        int procs_error;
+        NvPveCache *pve_cache;
+        NvPveNode pve;
+        NvVmConfig *pve_vms;
+        size_t n_pve_vms;
+        bool libvirt;
+        int libvirt_error;
+        NvVmConfig *libvirt_vms;
+        size_t n_libvirt_vms;
+};
+
+static void configs_free(NvVmConfig *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                nv_vm_config_done(&l[i]);
+        free(l);
+}
+
+NvHostCache *nv_host_cache_new(void)
+{
+        NvHostCache *c = calloc(1, sizeof(NvHostCache));
+
+        if (!c)
+                return NULL;
+        c->pve_cache = nv_pve_cache_new();
+        if (!c->pve_cache) {
+                free(c);
+                return NULL;
+        }
+        return c;
+}
+
+NvHostCache *nv_host_cache_free(NvHostCache *c)
+{
+        if (!c)
+                return NULL;
+        nv_vm_list_done(&c->procs);
+        nv_pve_cache_free(c->pve_cache);
+        nv_pve_node_done(&c->pve);
+        configs_free(c->pve_vms, c->n_pve_vms);
+        configs_free(c->libvirt_vms, c->n_libvirt_vms);
+        free(c);
+        return NULL;
+}
+
+static int dup_ptr(const char *s, char **ret)
+{
+        *ret = s ? strdup(s) : NULL;
+        return !s || *ret ? 0 : -ENOMEM;
+}
+
+static int settings_copy(const NvNestedSetting *from, size_t n, NvNestedSetting **ret)
+{
+        NvNestedSetting *l;
+
+        *ret = NULL;
+        if (n == 0)
+                return 0;
+        l = calloc(n, sizeof(NvNestedSetting));
+        if (!l)
+                return -ENOMEM;
+        *ret = l; /* the caller's cleanup frees what was copied so far */
+        for (size_t i = 0; i < n; i++) {
+                l[i].effect = from[i].effect;
+                if (dup_ptr(from[i].source, &l[i].source) < 0 || dup_ptr(from[i].value, &l[i].value) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The host facts (everything but the VMs) of old, copied into h. */
+static int facts_copy(const NvHost *old, NvHost *h)
+{
+        const NvNestedConfig *oc = &old->config;
+        NvNestedConfig *c = &h->config;
+
+        h->module = old->module;
+        h->module_state = old->module_state;
+        h->refcnt = old->refcnt;
+        h->nested = old->nested;
+        h->modules_disabled = old->modules_disabled;
+        h->cpu = old->cpu;
+        h->cpu.vendor_id = NULL;
+        h->virt = old->virt;
+        h->virt.hypervisor = NULL;
+        c->next_load = oc->next_load;
+        c->conflict = oc->conflict;
+        if (dup_ptr(old->kernel_release, &h->kernel_release) < 0 ||
+                dup_ptr(old->cpu.vendor_id, &h->cpu.vendor_id) < 0 ||
+                dup_ptr(old->virt.hypervisor, &h->virt.hypervisor) < 0 ||
+                dup_ptr(oc->source, &c->source) < 0)
+                return -ENOMEM;
+        if (settings_copy(oc->settings, oc->n_settings, &c->settings) < 0)
+                return -ENOMEM;
+        c->n_settings = oc->n_settings;
+        if (settings_copy(oc->ignored, oc->n_ignored, &c->ignored) < 0)
+                return -ENOMEM;
+        c->n_ignored = oc->n_ignored;
+        if (oc->overridden) {
+                c->overridden = strv_copy(oc->overridden);
+                if (!c->overridden)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int vm_copy(const NvVm *from, NvVm *ret)
+{
+        *ret = *from;
+        ret->comm = ret->name = ret->vm_id = ret->cpu = NULL;
+        if (dup_ptr(from->comm, &ret->comm) < 0 || dup_ptr(from->name, &ret->name) < 0 ||
+                dup_ptr(from->vm_id, &ret->vm_id) < 0 || dup_ptr(from->cpu, &ret->cpu) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int vm_list_copy(const NvVmList *from, NvVmList *ret)
+{
+        NvVmList l = { .n_uninspected = from->n_uninspected };
+
+        if (from->n_vms > 0) {
+                l.vms = calloc(from->n_vms, sizeof(NvVm));
+                if (!l.vms)
+                        return -ENOMEM;
+        }
+        for (; l.n_vms < from->n_vms; l.n_vms++)
+                if (vm_copy(&from->vms[l.n_vms], &l.vms[l.n_vms]) < 0) {
+                        l.n_vms++;
+                        nv_vm_list_done(&l);
+                        return -ENOMEM;
+                }
+        *ret = l;
+        return 0;
+}
+
+int nv_host_load_cached(NvHostCache *cache, const NvHost *old, unsigned parts, struct _virConnect *conn,
+        NvHost **ret, NvVmList *ret_vms)
+{
+        _cleanup_(nv_host_freep) NvHost *h = NULL;
+        int r;
+
+        assert(cache);
+        assert(ret);
+
+        if (!old || !cache->primed)
+                parts = NV_HOST_PARTS_ALL;
+        if (parts & NV_HOST_PART_PROCESSES)
+                parts |= NV_HOST_PART_MODULE | NV_HOST_PART_LIBVIRT;
+
+        h = calloc(1, sizeof(NvHost));
+        if (!h)
+                return -ENOMEM;
+
+        if (parts & NV_HOST_PART_MODULE) {
+                r = load_facts(h);
+                if (r < 0)
+                        return r;
+                /* What the VMs are judged by changed under the kept parts: read them all. */
+                if (old && h->cpu.vendor != old->cpu.vendor)
+                        parts = NV_HOST_PARTS_ALL;
+        } else {
+                r = facts_copy(old, h);
+                if (r < 0)
+                        return r;
+        }
+
+        if (parts & NV_HOST_PART_PROCESSES) {
+                nv_vm_list_done(&cache->procs);
+                r = nv_vm_list_scan(&cache->procs);
+                if (r == -ENOMEM)
+                        return r;
+                cache->procs_error = r < 0 ? r : 0;
+        }
+        h->vm_scan_error = cache->procs_error;
+        h->vm_count = cache->procs_error < 0 ? 0 : (unsigned) cache->procs.n_vms;
+
+        if (parts & (NV_HOST_PART_PVE | NV_HOST_PART_PROCESSES)) {
+                nv_pve_node_done(&cache->pve);
+                configs_free(TAKE_PTR(cache->pve_vms), cache->n_pve_vms);
+                cache->n_pve_vms = 0;
+                r = nv_inventory_read_pve(cache->pve_cache, h->cpu.vendor,
+                        parts & NV_HOST_PART_PROCESSES ? NV_PVE_READ_PIDS : 0, &cache->pve, &cache->pve_vms,
+                        &cache->n_pve_vms);
+                if (r < 0)
+                        return r;
+        }
+
+        if (parts & NV_HOST_PART_LIBVIRT) {
+                configs_free(TAKE_PTR(cache->libvirt_vms), cache->n_libvirt_vms);
+                cache->n_libvirt_vms = 0;
+                r = nv_inventory_read_libvirt(conn, h->cpu.vendor, &cache->libvirt, &cache->libvirt_error,
+                        &cache->libvirt_vms, &cache->n_libvirt_vms);
+                if (r < 0)
+                        return r;
+        }
+        /* The connection went away since: its domains with it. */
+        bool libvirt = cache->libvirt && conn;
+
+        NvInventoryHost facts = inventory_host(h);
+        NvInventoryParts p = {
+                .procs = cache->procs_error < 0 ? NULL : &cache->procs,
+                .pve = &cache->pve,
+                .pve_vms = cache->pve_vms,
+                .n_pve_vms = cache->n_pve_vms,
+                .libvirt = libvirt,
+                .libvirt_error = conn ? cache->libvirt_error : 0,
+                .libvirt_vms = libvirt ? cache->libvirt_vms : NULL,
+                .n_libvirt_vms = libvirt ? cache->n_libvirt_vms : 0,
+        };
+        r = nv_inventory_assemble(&facts, &p, &h->inventory);
+        if (r < 0)
+                return r;
+        cache->primed = true;
+
+        if (ret_vms) {
+                *ret_vms = (NvVmList){};
+                if (cache->procs_error >= 0) {
+                        r = vm_list_copy(&cache->procs, ret_vms);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(h);
+        return 0;
 }

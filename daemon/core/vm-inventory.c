@@ -87,44 +87,152 @@ static int read_running_cpu(pid_t pid, NvVmEntry *e)
         return r == -ENOMEM ? r : 0;
 }
 
-/* The process of procs that runs this configured VM, when the manager did not say. */
-static const NvVm *find_process(const NvVmList *procs, NvVmManager manager, const NvVmConfig *c)
+static int dup_ptr(const char *s, char **ret)
 {
-        for (size_t i = 0; procs && i < procs->n_vms; i++) {
-                const NvVm *vm = &procs->vms[i];
+        *ret = s ? strdup(s) : NULL;
+        return !s || *ret ? 0 : -ENOMEM;
+}
 
-                if (c->pid > 0) {
-                        if (vm->pid == c->pid)
-                                return vm;
-                        continue;
-                }
-                if (vm->manager != manager)
-                        continue;
-                if (manager == NV_VM_MANAGER_PROXMOX && streq_ptr(vm->vm_id, c->id))
-                        return vm;
-                if (manager == NV_VM_MANAGER_LIBVIRT && streq_ptr(vm->name, c->name))
-                        return vm;
+static int config_copy(const NvVmConfig *c, NvVmConfig *ret)
+{
+        NvVmConfig n = *c;
+
+        n.id = n.name = n.cpu = n.cpu_now = n.lock = NULL;
+        if (dup_ptr(c->id, &n.id) < 0 || dup_ptr(c->name, &n.name) < 0 || dup_ptr(c->cpu, &n.cpu) < 0 ||
+                dup_ptr(c->cpu_now, &n.cpu_now) < 0 || dup_ptr(c->lock, &n.lock) < 0) {
+                nv_vm_config_done(&n);
+                return -ENOMEM;
         }
+        *ret = n;
+        return 0;
+}
+
+static int pve_node_copy(const NvPveNode *n, NvPveNode *ret)
+{
+        NvPveNode c = *n;
+
+        c.node = c.qemu_server_version = NULL;
+        if (dup_ptr(n->node, &c.node) < 0 || dup_ptr(n->qemu_server_version, &c.qemu_server_version) < 0) {
+                nv_pve_node_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+/* The processes of one manager by the key its configs are matched with (PVE: the VMID, libvirt:
+ * the name), for lookups in logarithmic time; procs->vms is sorted by pid. */
+typedef struct ProcIndex {
+        const NvVmList *procs;
+        const NvVm **by_key;
+        size_t n;
+} ProcIndex;
+
+static const char *proc_key(const NvVm *vm)
+{
+        switch (vm->manager) {
+        case NV_VM_MANAGER_PROXMOX:
+                return vm->vm_id;
+        case NV_VM_MANAGER_LIBVIRT:
+                return vm->name;
+        default:
+                return NULL;
+        }
+}
+
+/* By manager, then key, then pid: the first of equal keys is the one a walk over procs meets. */
+static int proc_key_cmp(const void *a, const void *b)
+{
+        const NvVm *x = *(const NvVm *const *) a, *y = *(const NvVm *const *) b;
+        int c;
+
+        if (x->manager != y->manager)
+                return x->manager < y->manager ? -1 : 1;
+        c = strcmp(proc_key(x), proc_key(y));
+        if (c != 0)
+                return c;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int proc_index_init(ProcIndex *ix, const NvVmList *procs)
+{
+        *ix = (ProcIndex){ .procs = procs };
+        if (!procs || procs->n_vms == 0)
+                return 0;
+        ix->by_key = calloc(procs->n_vms, sizeof(NvVm *));
+        if (!ix->by_key)
+                return -ENOMEM;
+        for (size_t i = 0; i < procs->n_vms; i++)
+                if (proc_key(&procs->vms[i]))
+                        ix->by_key[ix->n++] = &procs->vms[i];
+        if (ix->n > 0)
+                qsort(ix->by_key, ix->n, sizeof(NvVm *), proc_key_cmp);
+        return 0;
+}
+
+static int pid_cmp(const void *key, const void *elem)
+{
+        pid_t a = *(const pid_t *) key, b = ((const NvVm *) elem)->pid;
+        return (a > b) - (a < b);
+}
+
+/* The process of procs that runs this configured VM, when the manager did not say. */
+static const NvVm *find_process(const ProcIndex *ix, NvVmManager manager, const NvVmConfig *c)
+{
+        const char *key = manager == NV_VM_MANAGER_PROXMOX ? c->id
+                : manager == NV_VM_MANAGER_LIBVIRT         ? c->name
+                                                           : NULL;
+        size_t lo = 0, hi = ix->n;
+
+        if (!ix->procs || ix->procs->n_vms == 0)
+                return NULL;
+        if (c->pid > 0)
+                return bsearch(&c->pid, ix->procs->vms, ix->procs->n_vms, sizeof(NvVm), pid_cmp);
+        if (!key)
+                return NULL;
+        /* The first process with this manager and key. */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const NvVm *vm = ix->by_key[mid];
+                int d = vm->manager != manager ? (vm->manager < manager ? -1 : 1)
+                                               : strcmp(proc_key(vm), key);
+
+                if (d < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo < ix->n && ix->by_key[lo]->manager == manager && streq(proc_key(ix->by_key[lo]), key))
+                return ix->by_key[lo];
         return NULL;
 }
 
-static int add_configs(NvInventory *inv, NvVmManager manager, NvVmConfig *configs, size_t n,
-        const NvVmList *procs, bool *claimed)
+static int add_configs(NvInventory *inv, NvVmManager manager, const NvVmConfig *configs, size_t n,
+        const ProcIndex *ix, bool *claimed)
 {
         for (size_t i = 0; i < n; i++) {
-                NvVmEntry e = { .manager = manager, .configured = true, .config = configs[i] };
-                const NvVm *proc = find_process(procs, manager, &configs[i]);
+                NvVmEntry e = { .manager = manager, .configured = true };
+                const NvVm *proc = find_process(ix, manager, &configs[i]);
                 int r;
 
-                configs[i] = (NvVmConfig){};
+                r = config_copy(&configs[i], &e.config);
+                if (r < 0)
+                        return r;
                 if (proc) {
-                        claimed[proc - procs->vms] = true;
+                        claimed[proc - ix->procs->vms] = true;
                         e.config.running = true;
                         if (e.config.pid <= 0)
                                 e.config.pid = proc->pid;
                 }
                 e.label = make_label(manager, e.config.id);
-                r = e.label ? read_running_cpu(e.config.running ? e.config.pid : 0, &e) : -ENOMEM;
+                if (!e.label)
+                        r = -ENOMEM;
+                else if (proc && proc->pid == e.config.pid) {
+                        /* What the scan read from the same process's command line. */
+                        e.now = proc->nesting;
+                        r = dup_ptr(proc->cpu, &e.cpu_now);
+                } else
+                        r = read_running_cpu(e.config.running ? e.config.pid : 0, &e);
                 if (r >= 0)
                         r = push_entry(inv, &e);
                 if (r < 0) {
@@ -140,50 +248,6 @@ static void configs_free(NvVmConfig *configs, size_t n)
         for (size_t i = 0; i < n; i++)
                 nv_vm_config_done(&configs[i]);
         free(configs);
-}
-
-static int add_pve(NvInventory *inv, NvVendor vendor, const NvVmList *procs, bool *claimed)
-{
-        NvVmConfig *configs = NULL;
-        size_t n = 0;
-        int r;
-
-        r = nv_pve_node_read(&inv->pve);
-        if (r < 0 || !inv->pve.present)
-                return r == -ENOMEM ? r : 0;
-        r = nv_pve_read_vms(&inv->pve, vendor, &configs, &n);
-        if (r == -ENOMEM)
-                return r;
-        if (r >= 0)
-                r = add_configs(inv, NV_VM_MANAGER_PROXMOX, configs, n, procs, claimed);
-        configs_free(configs, n);
-        return r == -ENOMEM ? r : 0;
-}
-
-static int add_libvirt(
-        NvInventory *inv, NvVendor vendor, const NvVmList *procs, bool *claimed, struct _virConnect *conn)
-{
-#if HAVE_LIBVIRT
-        NvVmConfig *configs = NULL;
-        size_t n = 0;
-        int r;
-
-        if (!conn)
-                return 0;
-        r = nv_libvirt_read_vms(conn, vendor, &configs, &n);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                inv->libvirt_error = r;
-                return 0;
-        }
-        inv->libvirt = true;
-        r = add_configs(inv, NV_VM_MANAGER_LIBVIRT, configs, n, procs, claimed);
-        configs_free(configs, n);
-        return r;
-#else
-        return 0;
-#endif
 }
 
 /* A KVM user that no configuration describes: what its command line says is all there is. */
@@ -367,25 +431,38 @@ static int entry_cmp(const void *a, const void *b)
         return strcmp(((const NvVmEntry *) a)->label, ((const NvVmEntry *) b)->label);
 }
 
-int nv_inventory_build(
-        const NvInventoryHost *host, const NvVmList *procs, struct _virConnect *conn, NvInventory *ret)
+int nv_inventory_assemble(const NvInventoryHost *host, const NvInventoryParts *parts, NvInventory *ret)
 {
         _cleanup_(nv_inventory_done) NvInventory inv = {};
         _cleanup_free_ bool *claimed = NULL;
-        size_t n_procs = procs ? procs->n_vms : 0;
-        int r;
+        const NvVmList *procs;
+        size_t n_procs;
+        ProcIndex ix;
+        int r = 0;
 
         assert(host);
+        assert(parts);
         assert(ret);
 
+        procs = parts->procs;
+        n_procs = procs ? procs->n_vms : 0;
         claimed = calloc(n_procs + 1, sizeof(bool));
         if (!claimed)
                 return -ENOMEM;
-
-        r = add_pve(&inv, host->vendor, procs, claimed);
+        r = proc_index_init(&ix, procs);
         if (r < 0)
                 return r;
-        r = add_libvirt(&inv, host->vendor, procs, claimed, conn);
+
+        if (parts->pve && parts->pve->present)
+                r = pve_node_copy(parts->pve, &inv.pve);
+        if (r >= 0 && inv.pve.present)
+                r = add_configs(&inv, NV_VM_MANAGER_PROXMOX, parts->pve_vms, parts->n_pve_vms, &ix, claimed);
+        inv.libvirt = parts->libvirt;
+        inv.libvirt_error = parts->libvirt_error;
+        if (r >= 0 && parts->libvirt)
+                r = add_configs(
+                        &inv, NV_VM_MANAGER_LIBVIRT, parts->libvirt_vms, parts->n_libvirt_vms, &ix, claimed);
+        free(ix.by_key);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_procs; i++)
@@ -422,6 +499,77 @@ int nv_inventory_build(
         *ret = inv;
         inv = (NvInventory){};
         return 0;
+}
+
+int nv_inventory_read_pve(NvPveCache *cache, NvVendor vendor, unsigned flags, NvPveNode *ret_node,
+        NvVmConfig **ret, size_t *ret_n)
+{
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        r = nv_pve_node_read(ret_node);
+        if (r < 0 || !ret_node->present)
+                return r == -ENOMEM ? r : 0;
+        r = cache ? nv_pve_cache_read_vms(cache, ret_node, vendor, flags, ret, ret_n)
+                  : nv_pve_read_vms(ret_node, vendor, ret, ret_n);
+        return r == -ENOMEM ? r : 0;
+}
+
+int nv_inventory_read_libvirt(struct _virConnect *conn, NvVendor vendor, bool *ret_read, int *ret_error,
+        NvVmConfig **ret, size_t *ret_n)
+{
+        *ret_read = false;
+        *ret_error = 0;
+        *ret = NULL;
+        *ret_n = 0;
+#if HAVE_LIBVIRT
+        int r;
+
+        if (!conn)
+                return 0;
+        r = nv_libvirt_read_vms(conn, vendor, ret, ret_n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                *ret_error = r;
+                return 0;
+        }
+        *ret_read = true;
+#else
+        (void) conn;
+        (void) vendor;
+#endif
+        return 0;
+}
+
+int nv_inventory_build(
+        const NvInventoryHost *host, const NvVmList *procs, struct _virConnect *conn, NvInventory *ret)
+{
+        NvPveNode node = {};
+        NvVmConfig *pve = NULL, *libvirt = NULL;
+        size_t n_pve = 0, n_libvirt = 0;
+        NvInventoryParts parts = { .procs = procs, .pve = &node };
+        int r;
+
+        assert(host);
+        assert(ret);
+
+        r = nv_inventory_read_pve(NULL, host->vendor, NV_PVE_READ_PIDS, &node, &pve, &n_pve);
+        if (r >= 0)
+                r = nv_inventory_read_libvirt(
+                        conn, host->vendor, &parts.libvirt, &parts.libvirt_error, &libvirt, &n_libvirt);
+        if (r >= 0) {
+                parts.pve_vms = pve;
+                parts.n_pve_vms = n_pve;
+                parts.libvirt_vms = libvirt;
+                parts.n_libvirt_vms = n_libvirt;
+                r = nv_inventory_assemble(host, &parts, ret);
+        }
+        configs_free(pve, n_pve);
+        configs_free(libvirt, n_libvirt);
+        nv_pve_node_done(&node);
+        return r;
 }
 
 const NvVmEntry *nv_inventory_find(const NvInventory *inv, const char *label)

@@ -66,6 +66,30 @@ int nv_inventory_build(
         const NvInventoryHost *host, const NvVmList *procs, struct _virConnect *conn, NvInventory *ret);
 void nv_inventory_done(NvInventory *inv);
 
+/* What an inventory is made of, each part read on its own (and kept by a caller that knows which
+ * parts changed since). Nothing is taken over: the inventory copies what it uses. */
+typedef struct NvInventoryParts {
+        const NvVmList *procs; /* the KVM holders, or NULL */
+        const NvPveNode *pve; /* NULL, or present = false: no Proxmox VE node */
+        const NvVmConfig *pve_vms;
+        size_t n_pve_vms;
+        bool libvirt; /* a libvirt connection was read */
+        int libvirt_error; /* negative errno when it could not be read */
+        const NvVmConfig *libvirt_vms;
+        size_t n_libvirt_vms;
+} NvInventoryParts;
+
+/* Joins the parts: what nv_inventory_build() does once it has read them. */
+int nv_inventory_assemble(const NvInventoryHost *host, const NvInventoryParts *parts, NvInventory *ret);
+/* The Proxmox VE part: the node (present = false when this is none) and its VMs, through cache
+ * when it is not NULL (flags: NV_PVE_READ_PIDS; without a cache the pids are always read). Fails
+ * only with -ENOMEM; a node that cannot be read gives no VMs. */
+int nv_inventory_read_pve(NvPveCache *cache, NvVendor vendor, unsigned flags, NvPveNode *ret_node,
+        NvVmConfig **ret, size_t *ret_n);
+/* The libvirt part: the domains of conn (may be NULL: nothing read). Fails only with -ENOMEM. */
+int nv_inventory_read_libvirt(struct _virConnect *conn, NvVendor vendor, bool *ret_read, int *ret_error,
+        NvVmConfig **ret, size_t *ret_n);
+
 /* The entry with this label, or NULL. */
 const NvVmEntry *nv_inventory_find(const NvInventory *inv, const char *label);
 

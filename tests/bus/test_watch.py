@@ -38,8 +38,9 @@ NOT_SUBSCRIBED = 'org.nestvirt.NestVirt1.Error.NotSubscribed'
 
 # How long a change behind the daemon's back may take to be announced.
 SIGNAL_TIMEOUT = 15
-# Slow machines, sanitizers: what an idle exit may take beyond the idle timeout.
-EXIT_MARGIN = 15
+# Loaded machines, sanitizers: what an idle exit may take beyond the idle timeout. Only a bound: an
+# exit that takes longer is as correct, so it is generous (a shared CI machine once needed > 15 s).
+EXIT_MARGIN = 40
 
 ETC_CONF = 'etc/modprobe.d/kvm.conf'
 OPTIONS_ON = 'options kvm_amd nested=1\n'

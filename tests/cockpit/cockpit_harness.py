@@ -137,7 +137,7 @@ def free_port():
 
 
 def _children(pid):
-    """The pids whose parent is pid, from /proc."""
+    """The pids of the live (not zombie) processes whose parent is pid, from /proc."""
     out = []
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
@@ -149,7 +149,7 @@ def _children(pid):
             continue
         # pid (comm) state ppid ...: comm may hold spaces and parentheses.
         fields = stat[stat.rfind(')') + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
+        if len(fields) > 1 and int(fields[1]) == pid and fields[0] != 'Z':
             out.append(int(entry))
     return out
 

@@ -16,8 +16,9 @@
 //                                          "attached", "hidden", "detached"), and with text
 //                                          until its text contains text (exact: equals it,
 //                                          trimmed); value: its text (null when hidden)
-//   wait_function {expression, arg?}       until the expression (a function body or arrow
-//                                          function source, called with arg) is truthy
+//   wait_function {expression, arg?}       until the expression (or a function source, called
+//                                          with arg) is truthy; value: that value. Polled with
+//                                          page.evaluate, which Cockpit's CSP lets through
 //   click {selector}                       click the element (after it is visible and enabled)
 //   press {key, selector?}                 press a key ("Enter", "Tab", "Control+a") on the
 //                                          element, or on the page when no selector
@@ -176,7 +177,8 @@ async function waitText(cmd, timeout) {
             const seen = last === null
                 ? (lastError ? `last error: ${lastError}` : 'no visible element matched')
                 : `its text was ${JSON.stringify(last)}`;
-            throw new Error(`timed out after ${timeout} ms waiting for ${JSON.stringify(selector)} ` +
+            throw new Error(`timed out after ${timeout} ms waiting for ` +
+                            `${JSON.stringify(selector)} ` +
                             `to ${exact ? 'have the text' : 'contain the text'} ` +
                             `${JSON.stringify(text)}; ${seen}`);
         }
@@ -211,20 +213,32 @@ const commands = {
         } catch (e) {
             throw timeoutMessage(e, `${JSON.stringify(cmd.selector)} to be ${state}`, timeout);
         }
-        return state === 'visible' || state === 'attached' ? await loc.textContent({ timeout }) : null;
+        if (state === 'visible' || state === 'attached')
+            return await loc.textContent({ timeout });
+        return null;
     },
 
     async wait_function(cmd, timeout) {
+        // Polled from here, one page.evaluate a turn: Playwright's own waitForFunction polls
+        // with eval inside the page, which Cockpit's CSP (no 'unsafe-eval') refuses.
         const source = need(cmd, 'expression');
-        const fn = callable(source) || `() => (${source})`;
-        try {
-            const handle = await page.waitForFunction(`(${fn})(${JSON.stringify(cmd.arg ?? null)})`,
-                                                      null, { timeout, polling: POLL_MS });
-            const value = await handle.jsonValue();
-            await handle.dispose();
-            return value;
-        } catch (e) {
-            throw timeoutMessage(e, `${JSON.stringify(source)} to be true`, timeout);
+        const fn = callable(source);
+        const expression = fn ? `(${fn})(${JSON.stringify(cmd.arg ?? null)})` : source;
+        const deadline = Date.now() + timeout;
+        let last;
+        for (;;) {
+            try {
+                last = await page.evaluate(expression);
+                if (last)
+                    return last;
+                last = `it was ${JSON.stringify(last)}`;
+            } catch (e) {
+                last = `last error: ${e.message.split('\n')[0]}`;
+            }
+            if (Date.now() >= deadline)
+                throw new Error(`timed out after ${timeout} ms waiting for ` +
+                                `${JSON.stringify(source)} to be true; ${last}`);
+            await sleep(POLL_MS);
         }
     },
 
@@ -245,7 +259,8 @@ const commands = {
             else
                 await page.keyboard.press(key);
         } catch (e) {
-            throw timeoutMessage(e, `${JSON.stringify(cmd.selector)} to take the key ${key}`, timeout);
+            throw timeoutMessage(e, `${JSON.stringify(cmd.selector)} to take the key ${key}`,
+                                 timeout);
         }
         return null;
     },
@@ -361,8 +376,9 @@ async function handle(cmd) {
     // A hard bound on top of Playwright's own: every command is answered.
     let timer;
     const bound = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${name} did not finish within ${timeout + 2000} ms`)),
-                           timeout + 2000);
+        const limit = timeout + 2000;
+        timer = setTimeout(() => reject(new Error(`${name} did not finish within ${limit} ms`)),
+                           limit);
     });
     try {
         return await Promise.race([commands[name](cmd, timeout), bound]);

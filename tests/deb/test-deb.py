@@ -11,7 +11,8 @@ systemdsystemunitdir; /lib/systemd/system on Debian 12). The checks:
     no warning) into a temporary directory;
   - every file is at its Debian path (dpkg-deb -c), nothing is installed in /etc, and every
     program in /usr/bin has a manual page;
-  - the control fields (Depends, Architecture, no conffiles);
+  - the control fields (Depends, which must not name libvirt0 or libxml2: nestvirtd loads them
+    with dlopen() and Suggests names libvirt0; Architecture, no conffiles);
   - the packaged unit and activation file: the activation file names the unit's alias, and
     Exec= is the packaged daemon;
   - the maintainer scripts never start, stop or restart nestvirt-enforce.service, never start
@@ -153,6 +154,14 @@ def check_control(deb, ctrl, problems):
     for lib in ('libsystemd0', 'libkmod2', 'libglib2.0-0', 'libjson-glib-1.0-0', 'libudev1'):
         if not any(d.split()[0] == lib for d in depends):
             problems.append('Depends lacks the shared library package %s: %s' % (lib, depends))
+    # libvirt and libxml2 are loaded with dlopen(): a Proxmox VE host must not need them.
+    for lib in ('libvirt0', 'libxml2'):
+        if any(d.split()[0] == lib for d in depends):
+            problems.append('Depends names %s, which nestvirtd loads only when used: %s'
+                            % (lib, depends))
+    suggests = [d.strip() for d in field(deb, 'Suggests').split(',')]
+    if not any(d.split()[0] == 'libvirt0' for d in suggests if d):
+        problems.append('Suggests lacks libvirt0 (dlopen()ed by nestvirtd): %s' % suggests)
     if os.path.exists(os.path.join(ctrl, 'conffiles')):
         problems.append('the package has conffiles: %s'
                         % open(os.path.join(ctrl, 'conffiles')).read().split())

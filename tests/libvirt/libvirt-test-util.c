@@ -13,13 +13,13 @@ char *nv_test_without_cpu(const char *xml)
         ck_assert_int_eq(nv_libvirt_xml_read(xml, strlen(xml), "domain", &doc, &root), 0);
         cpu = nv_libvirt_xml_child(root, "cpu");
         if (cpu) {
-                xmlNode *blank = cpu->prev && xmlIsBlankNode(cpu->prev) ? cpu->prev : NULL;
+                xmlNode *blank = cpu->prev && sym_xmlIsBlankNode(cpu->prev) ? cpu->prev : NULL;
 
-                xmlUnlinkNode(cpu);
-                xmlFreeNode(cpu);
+                sym_xmlUnlinkNode(cpu);
+                sym_xmlFreeNode(cpu);
                 if (blank) {
-                        xmlUnlinkNode(blank);
-                        xmlFreeNode(blank);
+                        sym_xmlUnlinkNode(blank);
+                        sym_xmlFreeNode(blank);
                 }
         }
         ck_assert_int_eq(nv_libvirt_xml_format(doc, &s), 0);

@@ -73,7 +73,7 @@ START_TEST(test_watch)
         ck_assert_msg(d, "define: %s", nv_libvirt_message());
         wait_for(e, w, true, "the defined event");
         ck_assert_int_eq(virDomainUndefine(d), 0);
-        virDomainFree(d);
+        sym_virDomainFree(d);
         wait_for(e, w, true, "the undefined event");
 
         ctl("stop");
@@ -86,7 +86,7 @@ START_TEST(test_watch)
         ck_assert_msg(d, "define: %s", nv_libvirt_message());
         wait_for(e, w, true, "the defined event after the reconnection");
         ck_assert_int_eq(virDomainUndefine(d), 0);
-        virDomainFree(d);
+        sym_virDomainFree(d);
 
         w = libvirt_watch_free(w);
         /* The deferred releases of libvirt's objects run in the loop. */

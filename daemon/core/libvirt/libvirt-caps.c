@@ -22,7 +22,7 @@ static xmlNode *find_feature(xmlNode *parent, const char *feature)
 static xmlNode *find_mode(xmlNode *cpu, const char *name)
 {
         for (xmlNode *m = nv_libvirt_xml_child(cpu, "mode"); m; m = nv_libvirt_xml_next(m)) {
-                _cleanup_xml_free_ xmlChar *v = xmlGetNoNsProp(m, (const xmlChar *) "name");
+                _cleanup_xml_free_ xmlChar *v = sym_xmlGetNoNsProp(m, (const xmlChar *) "name");
                 if (v && streq((const char *) v, name))
                         return m;
         }
@@ -35,18 +35,18 @@ static int mode_to_cpu(xmlNode *mode, char **ret)
         _cleanup_xml_doc_ xmlDoc *doc = NULL;
         xmlNode *cpu;
 
-        doc = xmlNewDoc((const xmlChar *) "1.0");
+        doc = sym_xmlNewDoc((const xmlChar *) "1.0");
         if (!doc)
                 return -ENOMEM;
-        cpu = xmlDocCopyNode(mode, doc, 1);
+        cpu = sym_xmlDocCopyNode(mode, doc, 1);
         if (!cpu)
                 return -ENOMEM;
-        xmlDocSetRootElement(doc, cpu);
-        xmlNodeSetName(cpu, (const xmlChar *) "cpu");
-        (void) xmlUnsetProp(cpu, (const xmlChar *) "name");
-        (void) xmlUnsetProp(cpu, (const xmlChar *) "supported");
-        if (!xmlSetProp(cpu, (const xmlChar *) "mode", (const xmlChar *) "custom") ||
-                !xmlSetProp(cpu, (const xmlChar *) "match", (const xmlChar *) "exact"))
+        sym_xmlDocSetRootElement(doc, cpu);
+        sym_xmlNodeSetName(cpu, (const xmlChar *) "cpu");
+        (void) sym_xmlUnsetProp(cpu, (const xmlChar *) "name");
+        (void) sym_xmlUnsetProp(cpu, (const xmlChar *) "supported");
+        if (!sym_xmlSetProp(cpu, (const xmlChar *) "mode", (const xmlChar *) "custom") ||
+                !sym_xmlSetProp(cpu, (const xmlChar *) "match", (const xmlChar *) "exact"))
                 return -ENOMEM;
         return nv_libvirt_xml_format(doc, ret);
 }
@@ -69,7 +69,7 @@ int nv_libvirt_caps_host_model(const char *caps, size_t size, const char *featur
         mode = find_mode(nv_libvirt_xml_child(root, "cpu"), "host-model");
         if (!mode)
                 return 0;
-        supported = xmlGetNoNsProp(mode, (const xmlChar *) "supported");
+        supported = sym_xmlGetNoNsProp(mode, (const xmlChar *) "supported");
         if (!supported || !streq((const char *) supported, "yes"))
                 return 0;
 

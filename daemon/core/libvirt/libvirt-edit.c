@@ -7,7 +7,7 @@
 
 static bool is_blank(const xmlNode *n)
 {
-        return n && n->type == XML_TEXT_NODE && xmlIsBlankNode((xmlNode *) n);
+        return n && n->type == XML_TEXT_NODE && sym_xmlIsBlankNode((xmlNode *) n);
 }
 
 /* The indentation in front of node: what follows the last newline of the blank text before it. */
@@ -28,7 +28,7 @@ static xmlNode *new_blank(xmlDoc *doc, const char *indent)
 
         if (asprintf(&s, "\n%s", indent) < 0)
                 return NULL;
-        return xmlNewDocText(doc, (const xmlChar *) s);
+        return sym_xmlNewDocText(doc, (const xmlChar *) s);
 }
 
 static xmlNode *first_element(xmlNode *parent)
@@ -60,8 +60,8 @@ static int insert_after(xmlNode *ref, xmlNode *node)
 
         if (!blank)
                 return -ENOMEM;
-        xmlAddNextSibling(ref, node);
-        xmlAddPrevSibling(node, blank);
+        sym_xmlAddNextSibling(ref, node);
+        sym_xmlAddPrevSibling(node, blank);
         return 0;
 }
 
@@ -77,8 +77,8 @@ static int append_child(xmlNode *parent, xmlNode *node)
                 a = new_blank(parent->doc, indent_of(first_element(parent)));
                 if (!a)
                         return -ENOMEM;
-                xmlAddNextSibling(last, node);
-                xmlAddPrevSibling(node, a);
+                sym_xmlAddNextSibling(last, node);
+                sym_xmlAddPrevSibling(node, a);
                 return 0;
         }
 
@@ -87,19 +87,19 @@ static int append_child(xmlNode *parent, xmlNode *node)
         a = new_blank(parent->doc, inner);
         b = new_blank(parent->doc, indent_of(parent));
         if (!a || !b) {
-                xmlFreeNode(a);
-                xmlFreeNode(b);
+                sym_xmlFreeNode(a);
+                sym_xmlFreeNode(b);
                 return -ENOMEM;
         }
         /* Only blank text (if anything) inside: the new lines replace it. */
         while (parent->last && is_blank(parent->last)) {
                 xmlNode *t = parent->last;
-                xmlUnlinkNode(t);
-                xmlFreeNode(t);
+                sym_xmlUnlinkNode(t);
+                sym_xmlFreeNode(t);
         }
-        xmlAddChild(parent, node);
-        xmlAddPrevSibling(node, a);
-        xmlAddNextSibling(node, b);
+        sym_xmlAddChild(parent, node);
+        sym_xmlAddPrevSibling(node, a);
+        sym_xmlAddNextSibling(node, b);
         return 0;
 }
 
@@ -113,8 +113,8 @@ static int prepend_child(xmlNode *parent, xmlNode *node)
         blank = new_blank(parent->doc, indent_of(first));
         if (!blank)
                 return -ENOMEM;
-        xmlAddPrevSibling(first, node);
-        xmlAddNextSibling(node, blank);
+        sym_xmlAddPrevSibling(first, node);
+        sym_xmlAddNextSibling(node, blank);
         return 0;
 }
 
@@ -123,11 +123,11 @@ static void remove_node(xmlNode *node)
 {
         xmlNode *blank = is_blank(node->prev) ? node->prev : NULL;
 
-        xmlUnlinkNode(node);
-        xmlFreeNode(node);
+        sym_xmlUnlinkNode(node);
+        sym_xmlFreeNode(node);
         if (blank) {
-                xmlUnlinkNode(blank);
-                xmlFreeNode(blank);
+                sym_xmlUnlinkNode(blank);
+                sym_xmlFreeNode(blank);
         }
 }
 
@@ -152,14 +152,14 @@ static void remove_features(xmlNode *cpu, const char *feature)
 
 static int add_feature(xmlNode *cpu, const char *policy, const char *feature)
 {
-        xmlNode *f = xmlNewDocNode(cpu->doc, NULL, (const xmlChar *) "feature", NULL);
+        xmlNode *f = sym_xmlNewDocNode(cpu->doc, NULL, (const xmlChar *) "feature", NULL);
 
         if (!f)
                 return -ENOMEM;
         /* libvirt's own attribute order. */
-        if (!xmlNewProp(f, (const xmlChar *) "policy", (const xmlChar *) policy) ||
-                !xmlNewProp(f, (const xmlChar *) "name", (const xmlChar *) feature)) {
-                xmlFreeNode(f);
+        if (!sym_xmlNewProp(f, (const xmlChar *) "policy", (const xmlChar *) policy) ||
+                !sym_xmlNewProp(f, (const xmlChar *) "name", (const xmlChar *) feature)) {
+                sym_xmlFreeNode(f);
                 return -ENOMEM;
         }
         return append_child(cpu, f);
@@ -167,7 +167,7 @@ static int add_feature(xmlNode *cpu, const char *policy, const char *feature)
 
 static int set_prop(xmlNode *node, const char *name, const char *value)
 {
-        return xmlSetProp(node, (const xmlChar *) name, (const xmlChar *) value) ? 0 : -ENOMEM;
+        return sym_xmlSetProp(node, (const xmlChar *) name, (const xmlChar *) value) ? 0 : -ENOMEM;
 }
 
 /* The model libvirt stores for an x86 guest defined without one (QEMU's default). */
@@ -178,13 +178,13 @@ static const char *default_model(const char *arch)
 
 static int add_default_model(xmlNode *cpu, const char *arch)
 {
-        xmlNode *m = xmlNewDocNode(
+        xmlNode *m = sym_xmlNewDocNode(
                 cpu->doc, NULL, (const xmlChar *) "model", (const xmlChar *) default_model(arch));
 
         if (!m)
                 return -ENOMEM;
-        if (!xmlNewProp(m, (const xmlChar *) "fallback", (const xmlChar *) "forbid")) {
-                xmlFreeNode(m);
+        if (!sym_xmlNewProp(m, (const xmlChar *) "fallback", (const xmlChar *) "forbid")) {
+                sym_xmlFreeNode(m);
                 return -ENOMEM;
         }
         return prepend_child(cpu, m);
@@ -196,20 +196,20 @@ static int add_cpu(xmlNode *root, xmlNode **ret)
         xmlNode *cpu, *ref;
         int r;
 
-        cpu = xmlNewDocNode(root->doc, NULL, (const xmlChar *) "cpu", NULL);
+        cpu = sym_xmlNewDocNode(root->doc, NULL, (const xmlChar *) "cpu", NULL);
         if (!cpu)
                 return -ENOMEM;
-        if (!xmlNewProp(cpu, (const xmlChar *) "mode", (const xmlChar *) "custom") ||
-                !xmlNewProp(cpu, (const xmlChar *) "match", (const xmlChar *) "exact") ||
-                !xmlNewProp(cpu, (const xmlChar *) "check", (const xmlChar *) "none")) {
-                xmlFreeNode(cpu);
+        if (!sym_xmlNewProp(cpu, (const xmlChar *) "mode", (const xmlChar *) "custom") ||
+                !sym_xmlNewProp(cpu, (const xmlChar *) "match", (const xmlChar *) "exact") ||
+                !sym_xmlNewProp(cpu, (const xmlChar *) "check", (const xmlChar *) "none")) {
+                sym_xmlFreeNode(cpu);
                 return -ENOMEM;
         }
 
         ref = nv_libvirt_xml_child(root, "features") ?: nv_libvirt_xml_child(root, "os");
         r = ref ? insert_after(ref, cpu) : append_child(root, cpu);
         if (r < 0) {
-                xmlFreeNode(cpu);
+                sym_xmlFreeNode(cpu);
                 return r;
         }
         *ret = cpu;
@@ -224,7 +224,7 @@ static int to_host_passthrough(xmlNode *cpu, const char *feature)
         if (r < 0)
                 return r;
         /* match= and <vendor> belong to custom CPUs; <model> would name what the host is. */
-        (void) xmlUnsetProp(cpu, (const xmlChar *) "match");
+        (void) sym_xmlUnsetProp(cpu, (const xmlChar *) "match");
         remove_children(cpu, "model");
         remove_children(cpu, "vendor");
         remove_features(cpu, feature);

@@ -21,7 +21,7 @@ const char *nv_libvirt_uri(void)
 /* A domain's XML, parsed; -ENOENT when the domain went away meanwhile. */
 static int domain_xml(virDomainPtr dom, unsigned flags, NvLibvirtDomain *ret)
 {
-        _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, flags);
+        _cleanup_free_ char *xml = sym_virDomainGetXMLDesc(dom, flags);
 
         if (!xml)
                 return nv_libvirt_errno();
@@ -56,12 +56,12 @@ static int read_domain(virDomainPtr dom, NvVendor vendor, NvVmConfig *ret)
         NvLibvirtNesting n;
         int active, r;
 
-        if (virDomainGetUUIDString(dom, uuid) < 0)
+        if (sym_virDomainGetUUIDString(dom, uuid) < 0)
                 return nv_libvirt_errno();
         r = domain_xml(dom, VIR_DOMAIN_XML_INACTIVE, &d);
         if (r < 0)
                 return r;
-        active = virDomainIsActive(dom);
+        active = sym_virDomainIsActive(dom);
         if (active < 0)
                 return nv_libvirt_errno();
 
@@ -126,7 +126,7 @@ int nv_libvirt_read_vms(virConnectPtr conn, NvVendor vendor, NvVmConfig **ret, s
         assert(ret);
         assert(ret_n);
 
-        k = virConnectListAllDomains(conn, &doms, 0);
+        k = sym_virConnectListAllDomains(conn, &doms, 0);
         if (k < 0)
                 return nv_libvirt_errno();
 
@@ -141,7 +141,7 @@ int nv_libvirt_read_vms(virConnectPtr conn, NvVendor vendor, NvVmConfig **ret, s
                         else if (q != -ENOENT) /* undefined since the listing: not an error */
                                 r = q;
                 }
-                virDomainFree(doms[i]);
+                sym_virDomainFree(doms[i]);
         }
         free(doms);
         if (r < 0) {
@@ -158,13 +158,13 @@ int nv_libvirt_read_vms(virConnectPtr conn, NvVendor vendor, NvVmConfig **ret, s
 
 int nv_libvirt_read_vm(virConnectPtr conn, NvVendor vendor, const char *uuid, NvVmConfig *ret)
 {
-        _cleanup_(virDomainFreep) virDomainPtr dom = NULL;
+        _cleanup_(sym_virDomainFreep) virDomainPtr dom = NULL;
 
         assert(conn);
         assert(uuid);
         assert(ret);
 
-        dom = virDomainLookupByUUIDString(conn, uuid);
+        dom = sym_virDomainLookupByUUIDString(conn, uuid);
         if (!dom)
                 return nv_libvirt_errno();
         return read_domain(dom, vendor, ret);
@@ -213,7 +213,7 @@ static int not_supported(NvExposeResult *ret, const char *xml, NvVendor vendor)
 int nv_libvirt_set_exposure(virConnectPtr conn, NvVendor vendor, const char *uuid, bool expose,
         uint64_t flags, NvExposeResult *ret)
 {
-        _cleanup_(virDomainFreep) virDomainPtr dom = NULL, defined = NULL;
+        _cleanup_(sym_virDomainFreep) virDomainPtr dom = NULL, defined = NULL;
         _cleanup_(nv_libvirt_domain_done) NvLibvirtDomain now = {};
         _cleanup_free_ char *xml = NULL, *changed = NULL, *cpu = NULL;
         int r;
@@ -224,7 +224,7 @@ int nv_libvirt_set_exposure(virConnectPtr conn, NvVendor vendor, const char *uui
 
         *ret = (NvExposeResult){};
 
-        dom = virDomainLookupByUUIDString(conn, uuid);
+        dom = sym_virDomainLookupByUUIDString(conn, uuid);
         if (!dom) {
                 if (nv_libvirt_errno() == -ENOENT)
                         return result_fail(
@@ -234,7 +234,7 @@ int nv_libvirt_set_exposure(virConnectPtr conn, NvVendor vendor, const char *uui
         }
 
         /* SECURE: the definition is written back whole, passwords included. */
-        xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+        xml = sym_virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
         if (!xml) {
                 if (nv_libvirt_errno() == -ENOENT)
                         return result_fail(
@@ -255,7 +255,7 @@ int nv_libvirt_set_exposure(virConnectPtr conn, NvVendor vendor, const char *uui
                 return r;
 
         if (r > 0) {
-                defined = virDomainDefineXMLFlags(conn, changed, VIR_DOMAIN_DEFINE_VALIDATE);
+                defined = sym_virDomainDefineXMLFlags(conn, changed, VIR_DOMAIN_DEFINE_VALIDATE);
                 if (!defined)
                         return result_fail(ret, NV_EXPOSE_MANAGER_FAILED,
                                 "libvirt refused the changed definition of domain %s: %s", uuid,
@@ -292,7 +292,7 @@ int nv_libvirt_host_model_offers(virConnectPtr conn, NvVendor vendor)
         if (!feature)
                 return -EOPNOTSUPP;
 
-        caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, NULL, 0);
+        caps = sym_virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, NULL, 0);
         if (!caps)
                 return nv_libvirt_errno();
 
@@ -302,7 +302,7 @@ int nv_libvirt_host_model_offers(virConnectPtr conn, NvVendor vendor)
 
         /* The named model may have the feature itself: let libvirt list all of its features. */
         cpus[0] = cpu;
-        expanded = virConnectBaselineHypervisorCPU(
+        expanded = sym_virConnectBaselineHypervisorCPU(
                 conn, NULL, NULL, NULL, NULL, cpus, 1, VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES);
         if (!expanded)
                 return -ENODATA;

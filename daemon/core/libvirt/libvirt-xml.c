@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
-#include <libxml/parser.h>
-#include <libxml/xmlsave.h>
 #include <limits.h>
 
 #include "libvirt-xml.h"
@@ -23,7 +21,7 @@ static const char *const nv_libvirt_policy_table[] = {
 };
 NV_DEFINE_STRING_TABLE(nv_libvirt_policy, NvLibvirtPolicy)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlBufferPtr, xmlBufferFree)
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlBufferPtr, sym_xmlBufferFree)
 
 void nv_libvirt_cpu_done(NvLibvirtCpu *cpu)
 {
@@ -76,7 +74,7 @@ bool nv_libvirt_xml_is_feature(const xmlNode *node, const char *name)
 
         if (!nv_libvirt_xml_is(node, "feature"))
                 return false;
-        v = xmlGetNoNsProp(node, (const xmlChar *) "name");
+        v = sym_xmlGetNoNsProp(node, (const xmlChar *) "name");
         return v && streq((const char *) v, name);
 }
 
@@ -88,7 +86,7 @@ NvLibvirtPolicy nv_libvirt_xml_feature_policy(xmlNode *feature)
         assert(feature);
 
         /* libvirt reads a guest CPU's <feature> without a policy as policy='require'. */
-        v = xmlGetNoNsProp(feature, (const xmlChar *) "policy");
+        v = sym_xmlGetNoNsProp(feature, (const xmlChar *) "policy");
         if (!v)
                 return NV_LIBVIRT_POLICY_REQUIRE;
         p = nv_libvirt_policy_from_string((const char *) v);
@@ -98,6 +96,7 @@ NvLibvirtPolicy nv_libvirt_xml_feature_policy(xmlNode *feature)
 int nv_libvirt_xml_read(const char *xml, size_t size, const char *root, xmlDoc **ret, xmlNode **ret_root)
 {
         _cleanup_xml_doc_ xmlDoc *doc = NULL;
+        int r;
 
         assert(xml || size == 0);
         assert(root);
@@ -107,19 +106,23 @@ int nv_libvirt_xml_read(const char *xml, size_t size, const char *root, xmlDoc *
         if (size > INT_MAX)
                 return -EBADMSG;
 
+        r = dlopen_libxml2();
+        if (r < 0)
+                return r;
+
         /* Without XML_PARSE_NOENT entities stay references and without XML_PARSE_DTDLOAD nothing
          * is fetched; a document with a DTD is refused outright, since libvirt never writes one and
          * an internal subset could still make reading a node's text expand entities. */
-        doc = xmlReadMemory(
+        doc = sym_xmlReadMemory(
                 xml, (int) size, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc)
                 return -EBADMSG;
         if (doc->intSubset || doc->extSubset)
                 return -EBADMSG;
-        if (!nv_libvirt_xml_is(xmlDocGetRootElement(doc), root))
+        if (!nv_libvirt_xml_is(sym_xmlDocGetRootElement(doc), root))
                 return -EBADMSG;
 
-        *ret_root = xmlDocGetRootElement(doc);
+        *ret_root = sym_xmlDocGetRootElement(doc);
         *ret = TAKE_PTR(doc);
         return 0;
 }
@@ -132,7 +135,7 @@ static int node_text(xmlNode *node, char **ret)
         *ret = NULL;
         if (!node)
                 return 0;
-        v = xmlNodeGetContent(node);
+        v = sym_xmlNodeGetContent(node);
         *ret = strdup(v ? (const char *) v : "");
         return *ret ? 0 : -ENOMEM;
 }
@@ -144,7 +147,7 @@ static int node_prop(xmlNode *node, const char *name, char **ret)
         *ret = NULL;
         if (!node)
                 return 0;
-        v = xmlGetNoNsProp(node, (const xmlChar *) name);
+        v = sym_xmlGetNoNsProp(node, (const xmlChar *) name);
         if (!v)
                 return 0;
         *ret = strdup((const char *) v);
@@ -231,28 +234,28 @@ int nv_libvirt_domain_parse(const char *xml, size_t size, NvLibvirtDomain *ret)
 
 int nv_libvirt_xml_format(xmlDoc *doc, char **ret)
 {
-        _cleanup_(xmlBufferFreep) xmlBuffer *buf = NULL;
+        _cleanup_(sym_xmlBufferFreep) xmlBuffer *buf = NULL;
         xmlSaveCtxt *save;
         char *s;
 
         assert(doc);
         assert(ret);
 
-        buf = xmlBufferCreate();
+        buf = sym_xmlBufferCreate();
         if (!buf)
                 return -ENOMEM;
         /* No XML declaration (libvirt writes none) and no reformatting. */
-        save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
+        save = sym_xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
         if (!save)
                 return -ENOMEM;
-        if (xmlSaveDoc(save, doc) < 0) {
-                (void) xmlSaveClose(save);
+        if (sym_xmlSaveDoc(save, doc) < 0) {
+                (void) sym_xmlSaveClose(save);
                 return -ENOMEM;
         }
-        if (xmlSaveClose(save) < 0)
+        if (sym_xmlSaveClose(save) < 0)
                 return -ENOMEM;
 
-        s = strdup((const char *) xmlBufferContent(buf));
+        s = strdup((const char *) sym_xmlBufferContent(buf));
         if (!s)
                 return -ENOMEM;
         *ret = s;

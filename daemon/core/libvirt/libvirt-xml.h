@@ -7,20 +7,20 @@
  * svm <feature>s). The helpers below are shared with the editor (libvirt-edit.h).
  */
 
-#include <libxml/tree.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "libvirt-dl.h"
 #include "nestvirt-string-table.h"
 #include "util.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDocPtr, xmlFreeDoc)
-#define _cleanup_xml_doc_ _cleanup_(xmlFreeDocp)
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDocPtr, sym_xmlFreeDoc)
+#define _cleanup_xml_doc_ _cleanup_(sym_xmlFreeDocp)
 /* xmlFree is a pointer libxml2 lets applications replace: call it, never free(). */
 static inline void nv_xml_freep(xmlChar **p)
 {
         if (*p)
-                xmlFree(*p);
+                (*sym_xmlFree)(*p);
 }
 #define _cleanup_xml_free_ _cleanup_(nv_xml_freep)
 
@@ -80,7 +80,8 @@ int nv_libvirt_cpu_parse(xmlNode *cpu, NvLibvirtCpu *ret);
 
 /* Reads a document the way every caller here does: no network, no entity substitution, no DTD
  * loading, and its root must be an element named root (returned in *ret_root). -EBADMSG
- * otherwise. */
+ * otherwise. Every document starts here, so this loads libxml2 (dlopen_libxml2(), whose error it
+ * returns). */
 int nv_libvirt_xml_read(const char *xml, size_t size, const char *root, xmlDoc **ret, xmlNode **ret_root);
 
 /* The first child element of parent named name (without a namespace), or NULL. */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "cpu-info.h"
+#include "util.h"
 #include "vm-config.h"
 
 /* The directories whose changes concern the inventory, as host paths (inotify watches them). */
@@ -37,6 +38,23 @@ void nv_pve_node_done(NvPveNode *n);
 /* Every VM of the node, sorted by VMID; configs that cannot be parsed are skipped with a log
  * line. vendor decides what nested-virt resolves to. */
 int nv_pve_read_vms(const NvPveNode *node, NvVendor vendor, NvVmConfig **ret, size_t *ret_n);
+/*
+ * The same through a cache that keeps each config parsed: a file whose (device, inode, size,
+ * mtime, ctime) did not change since it was read is not read again (files changed within two
+ * seconds of a read are read once more at the next call, see pve-vms.c). With NV_PVE_READ_PIDS
+ * every VM's pid file and process are looked at again; without, a VM keeps the process found when
+ * the cache first met its config (the caller knows that no process started or ended).
+ */
+typedef struct NvPveCache NvPveCache;
+#define NV_PVE_READ_PIDS (1u << 0)
+NvPveCache *nv_pve_cache_new(void);
+NvPveCache *nv_pve_cache_free(NvPveCache *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvPveCache *, nv_pve_cache_free)
+int nv_pve_cache_read_vms(NvPveCache *c, const NvPveNode *node, NvVendor vendor, unsigned flags,
+        NvVmConfig **ret, size_t *ret_n);
+/* How many config files the cache has parsed since it was made (for tests). */
+size_t nv_pve_cache_parsed(const NvPveCache *c);
+
 /* One VM; -ENOENT when its config is gone. */
 int nv_pve_read_vm(const NvPveNode *node, NvVendor vendor, const char *vmid, NvVmConfig *ret);
 
