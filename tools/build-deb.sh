@@ -93,6 +93,12 @@ fi
 tar -C "$tmp" --exclude="$source_name-$upstream/debian" --sort=name --owner=0 --group=0 \
         --numeric-owner -cJf "$tmp/${source_name}_$upstream.orig.tar.xz" "$source_name-$upstream"
 
+# The copy has no cockpit/node_modules (git does not track it): debian/rules links the tree's.
+if [ -z "${NESTVIRT_NODE_MODULES:-}" ] && [ -d "$top/cockpit/node_modules" ]; then
+        NESTVIRT_NODE_MODULES=$top/cockpit/node_modules
+        export NESTVIRT_NODE_MODULES
+fi
+
 echo "building $source_name $version in $src (log: $out/build.log)"
 status=0
 (cd "$src" && dpkg-buildpackage -us -uc) >"$out/build.log" 2>&1 || status=$?

@@ -3,7 +3,7 @@
 // each and the reason a change was refused, in place.
 
 import { h } from "./dom.js";
-import { _, format } from "./i18n.js";
+import { _, format, ngettext, valueText } from "./i18n.js";
 import { card, descriptionList, toggle, alert, button, list } from "./widgets.js";
 import { refusal } from "./refusal.js";
 
@@ -27,23 +27,15 @@ function roleText(host) {
 
 function moduleText(host) {
     const states = {
-        loaded: format(_("$0 loaded, used $1 times"), host.Module, host.ModuleRefCount),
+        loaded: host.ModuleRefCount > 0
+            ? format(ngettext("$0 loaded, in use ($1 reference)", "$0 loaded, in use ($1 references)",
+                              host.ModuleRefCount), host.Module, host.ModuleRefCount)
+            : format(_("$0 loaded, not in use"), host.Module),
         builtin: format(_("$0 built into the kernel"), host.Module),
         "not-loaded": format(_("$0 installed, not loaded"), host.Module),
         unavailable: _("not available for this kernel"),
     };
     return states[host.ModuleState] || host.ModuleState;
-}
-
-const VALUES = {
-    enabled: () => _("on"),
-    disabled: () => _("off"),
-    invalid: () => _("invalid: the module would fail to load"),
-    unknown: () => _("unknown"),
-};
-
-function valueText(value) {
-    return (VALUES[value] || (() => value))();
 }
 
 function sourceText(source) {
@@ -82,29 +74,39 @@ function warnings(host) {
     return out;
 }
 
-// state: { busy: {runtime, persistent}, errors: {runtime, persistent} }; actions: setNested(enabled,
+// The switch for one target of SetNested ("runtime" or "persistent"), the extra content below it and
+// the refusal of the last change asked for there.
+function nestedSwitch(which, { value, disabled, reason, busyText }, extra, state, actions, context) {
+    const id = which === "runtime" ? "nv-now" : "nv-boot";
+    const busy = state.busy[which];
+    const error = state.errors[which];
+    return h("div", null,
+             toggle(id, {
+                 checked: value === "enabled",
+                 label: valueText(value),
+                 disabled: disabled || busy,
+                 reason: busy ? busyText : reason,
+                 onchange: on => actions.setNested(on, which),
+             }),
+             extra,
+             error ? refusal(id + "-error", error, { ...context, wanted: state.wanted[which] }) : null);
+}
+
+// state: { busy, errors, wanted }, each by "runtime" and "persistent"; actions: setNested(enabled,
 // which), resetPersistent(); priv: { allowed, reason }
 export function hostCard(host, state, priv, actions, context) {
     const reason = priv.allowed ? null : priv.reason;
     const loadedOrNot = host.ModuleState === "loaded" || host.ModuleState === "not-loaded";
-    const nowReason = reason || (loadedOrNot ? null : host.ModuleState === "builtin"
-        ? _("built in: only the kernel command line changes it") : _("no KVM module"));
+    const builtin = host.ModuleState === "builtin" ? _("built in: only the kernel command line changes it") : null;
+    const nowReason = reason || (loadedOrNot ? null : builtin || _("no KVM module"));
     const ours = host.NestedNextLoadSource === DROPIN;
 
-    const nowSwitch = toggle("nv-now", {
-        checked: host.Nested === "enabled",
-        label: valueText(host.Nested),
-        disabled: Boolean(reason) || state.busy.runtime || host.ModuleState === "unavailable",
-        reason: state.busy.runtime ? _("reloading the module…") : nowReason,
-        onchange: on => actions.setNested(on, "runtime"),
-    });
-    const bootSwitch = toggle("nv-boot", {
-        checked: host.NestedNextLoad === "enabled",
-        label: valueText(host.NestedNextLoad),
-        disabled: Boolean(reason) || state.busy.persistent || host.Module === "",
-        reason: state.busy.persistent ? _("writing the setting…") : reason,
-        onchange: on => actions.setNested(on, "persistent"),
-    });
+    const now = nestedSwitch("runtime", {
+        value: host.Nested,
+        disabled: Boolean(reason) || host.ModuleState === "unavailable",
+        reason: nowReason,
+        busyText: _("reloading the module…"),
+    }, null, state, actions, context);
     const reset = ours
         ? button(_("Remove nestvirt's setting"), {
             id: "nv-reset",
@@ -112,6 +114,12 @@ export function hostCard(host, state, priv, actions, context) {
             onclick: () => actions.resetPersistent(),
         })
         : null;
+    const boot = nestedSwitch("persistent", {
+        value: host.NestedNextLoad,
+        disabled: Boolean(reason) || host.Module === "",
+        reason: reason || builtin,
+        busyText: _("writing the setting…"),
+    }, [h("div", { class: "nv-next" }, nextBootText(host)), reset], state, actions, context);
 
     const warn = warnings(host);
     return card("nv-host", _("Nested virtualization on this machine"),
@@ -119,10 +127,8 @@ export function hostCard(host, state, priv, actions, context) {
                     [_("CPU"), vendorText(host), "cpu"],
                     [_("Role"), roleText(host), "role"],
                     [_("Module"), moduleText(host), "module"],
-                    [_("Now"), h("div", null, nowSwitch,
-                                 state.errors.runtime ? refusal("nv-now-error", state.errors.runtime, { ...context, wanted: state.wanted.runtime }) : null), "now"],
-                    [_("After reboot"), h("div", null, bootSwitch, h("div", { class: "nv-next" }, nextBootText(host)), reset,
-                                          state.errors.persistent ? refusal("nv-boot-error", state.errors.persistent, { ...context, wanted: state.wanted.persistent }) : null), "boot"],
+                    [_("Now"), now, "now"],
+                    [_("After reboot"), boot, "boot"],
                 ]),
                 warn.length ? alert("warning", _("Warnings"), list(warn), { id: "nv-warnings" }) : null);
 }

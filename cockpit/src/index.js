@@ -12,7 +12,7 @@ import { hostCard } from "./host-card.js";
 import { findingsCard } from "./findings.js";
 import { vmCard } from "./vm-table.js";
 import { alert } from "./widgets.js";
-import { SET_RUNTIME, SET_PERSISTENT, SYSLOG_IDENTIFIER } from "./names.js";
+import { SET_RUNTIME, SET_PERSISTENT, SYSLOG_IDENTIFIER, ERROR_PREFIX } from "./names.js";
 
 
 const ui = {
@@ -48,11 +48,25 @@ function context() {
     return { host: client.manager, vms: client.vmList().map(({ vm }) => vm), holders: ui.holders };
 }
 
+// modprobe.d does not apply to a built-in module, so a persistent SetNested would write a file that
+// changes nothing: show the kernel command line to add instead, as the runtime refusal does.
+function builtinRefusal() {
+    const error = new Error(format(_("$0 is built into the kernel: modprobe.d does not apply to it."),
+                                   client.manager.Module));
+    error.name = ERROR_PREFIX + "Builtin";
+    return error;
+}
+
 async function setNested(enabled, which) {
     const flag = which === "runtime" ? SET_RUNTIME : SET_PERSISTENT;
+    ui.host.wanted[which] = enabled;
+    if (which === "persistent" && client.manager.ModuleState === "builtin") {
+        ui.host.errors[which] = builtinRefusal();
+        render();
+        return;
+    }
     ui.host.busy[which] = true;
     ui.host.errors[which] = null;
-    ui.host.wanted[which] = enabled;
     render();
     try {
         await client.setNested(enabled, flag);

@@ -31,12 +31,17 @@ export function refusal(id, error, context) {
                            : h("p", null, error.message),
                        h("p", null, _("Shut them down, then try again; or change it for the next boot only."))),
                      { id, "data-error": "VMsRunning" });
-    case "VMsRequireNesting":
+    case "VMsRequireNesting": {
+        // The daemon's message names them too: the fallback while the VM objects are not known.
+        const requiring = vms.filter(vm => vm.Requires && vm.UsesKVM);
         return alert("danger", _("These VMs are configured to require nesting and would not start with it off:"),
                      h("div", null,
-                       list(vms.filter(vm => vm.Requires && vm.UsesKVM).map(vmLine), { "data-blockers": "" }),
+                       requiring.length
+                           ? list(requiring.map(vmLine), { "data-blockers": "" })
+                           : h("p", null, error.message),
                        h("p", null, _("Hide the extension from them first."))),
                      { id, "data-error": "VMsRequireNesting" });
+    }
     case "Builtin":
         return alert("warning", format(_("$0 is built into the kernel and cannot be reloaded."), host.Module),
                      h("div", null,

@@ -3,7 +3,7 @@
 // after its next cold start, a switch for the next start, and why it does not see vmx/svm.
 
 import { h, idFor } from "./dom.js";
-import { _, format } from "./i18n.js";
+import { _, format, valueText } from "./i18n.js";
 import { card, toggle, label, alert, button } from "./widgets.js";
 import { refusal } from "./refusal.js";
 import { explainVm, firstFailure, OK, FAIL, SKIP } from "./explain.js";
@@ -13,16 +13,6 @@ const MANAGERS = {
     proxmox: "Proxmox VE",
     libvirt: "libvirt",
 };
-
-const EXPOSURE = {
-    exposed: () => _("exposed"),
-    hidden: () => _("hidden"),
-    unknown: () => _("unknown"),
-};
-
-function exposure(value) {
-    return (EXPOSURE[value] || (() => value))();
-}
 
 function yesNo(value) {
     return value ? _("yes") : _("no");
@@ -86,8 +76,8 @@ function row(host, path, vm, state, priv, actions, context) {
                     cell(_("Name"), h("span", { class: "nv-name" }, name), { "data-col": "name" }),
                     cell(_("Manager"), MANAGERS[vm.Manager] || vm.Manager, { "data-col": "manager" }),
                     cell(_("Running"), yesNo(vm.Running), { "data-col": "running" }),
-                    cell(_("Now"), exposure(vm.ExposedNow), { "data-col": "now" }),
-                    cell(_("Next start"), h("span", null, exposure(vm.NextStart),
+                    cell(_("Now"), valueText(vm.ExposedNow), { "data-col": "now" }),
+                    cell(_("Next start"), h("span", null, valueText(vm.NextStart),
                                             vm.Pending ? [" ", label("orange", _("needs a cold restart"), { "data-badge": "pending" })] : null),
                          { "data-col": "next" }),
                     cell(_("Requires"), yesNo(vm.Requires), { "data-col": "requires" }),

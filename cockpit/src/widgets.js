@@ -12,7 +12,7 @@ export function card(id, title, ...body) {
 }
 
 export function descriptionList(rows, { id } = {}) {
-    return h("dl", { class: "pf-v6-c-description-list pf-m-horizontal pf-m-fluid", id },
+    return h("dl", { class: "pf-v6-c-description-list pf-m-horizontal", id },
              rows.filter(Boolean).map(([term, value, key]) =>
                  h("div", { class: "pf-v6-c-description-list__group", "data-field": key },
                    h("dt", { class: "pf-v6-c-description-list__term" },

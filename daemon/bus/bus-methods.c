@@ -38,6 +38,16 @@ static int reply_state(sd_bus_message *m, const NvHost *h)
                 nv_nested_to_string(h->config.next_load), strempty(h->config.source));
 }
 
+/* A built-in module takes its parameters from the kernel command line alone. */
+static int set_builtin(const NvHost *h, NvNested want, sd_bus_error *error)
+{
+        return sd_bus_error_setf(error, NV_ERROR_BUILTIN,
+                "%s is built into the kernel: neither a reload nor modprobe.d changes it. Add %s.nested=%d "
+                "to "
+                "the kernel command line and reboot.",
+                h->module, h->module, want == NV_NESTED_ENABLED ? 1 : 0);
+}
+
 /* Refusals that do not depend on who asks, for a live change of h's module. */
 static int check_runtime_possible(const NvHost *h, NvNested want, sd_bus_error *error)
 {
@@ -48,10 +58,7 @@ static int check_runtime_possible(const NvHost *h, NvNested want, sd_bus_error *
                         h->virt.guest ? " (the hypervisor does not expose it to this guest)"
                                       : " (or the firmware disabled it)");
         if (h->module_state == NV_MODULE_BUILTIN)
-                return sd_bus_error_setf(error, NV_ERROR_BUILTIN,
-                        "%s is built into the kernel and cannot be reloaded. Add %s.nested=%d to the kernel "
-                        "command line and reboot.",
-                        h->module, h->module, want == NV_NESTED_ENABLED ? 1 : 0);
+                return set_builtin(h, want, error);
         if (h->modules_disabled)
                 return sd_bus_error_setf(error, NV_ERROR_MODULES_DISABLED,
                         "kernel.modules_disabled=1: modules cannot be loaded or unloaded until the next "
@@ -171,8 +178,8 @@ static int check_requiring_vms(const NvHost *h, NvNested want, uint64_t flags, s
 }
 
 /* Refusals of a SetNested that would change something, before anyone is asked. */
-static int check_set_nested(
-        const NvHost *h, NvNested want, uint64_t flags, bool live_change, sd_bus_error *error)
+static int check_set_nested(const NvHost *h, NvNested want, uint64_t flags, bool live_change,
+        bool persistent_change, sd_bus_error *error)
 {
         int r;
 
@@ -185,6 +192,9 @@ static int check_set_nested(
                 return r;
         if (live_change)
                 return check_runtime_possible(h, want, error);
+        /* A drop-in the module ignores would only mislead whoever reads it later. */
+        if (persistent_change && h->module_state == NV_MODULE_BUILTIN)
+                return set_builtin(h, want, error);
         return 0;
 }
 
@@ -224,7 +234,7 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
         caller = bus_polkit_caller(&d->polkit, m);
         old = host_state(d->host);
-        r = check_set_nested(d->host, want, flags, live_change, error);
+        r = check_set_nested(d->host, want, flags, live_change, persistent_change, error);
         if (r < 0) {
                 audit_set_nested(&caller, want, flags, old, d->host, error->message);
                 return r;

@@ -8,6 +8,7 @@
 #include "bus-object.h"
 #include "daemon.h"
 #include "log.h"
+#include "module-facts.h"
 #include "nestvirt-bus.h"
 
 #define DEFAULT_IDLE_SEC 30
@@ -74,6 +75,9 @@ int main(int argc, char *argv[])
         r = parse_argv(argc, argv, &idle_usec);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        /* Looking at the module happens in a child: this process maps libkmod only to change it. */
+        nv_module_facts_isolate(true);
 
         r = daemon_new(idle_usec, &d);
         if (r < 0)

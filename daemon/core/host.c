@@ -3,6 +3,7 @@
 
 #include "host-path.h"
 #include "host.h"
+#include "module-facts.h"
 
 NvNested nv_host_kernel_default(const char *module, const char *release)
 {
@@ -21,23 +22,21 @@ NvNested nv_host_kernel_default(const char *module, const char *release)
 
 static int load_module_facts(NvHost *h)
 {
-        _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
+        NvModuleFacts f;
         int r;
 
-        r = nv_kmod_new(h->kernel_release, &ctx);
+        r = nv_module_facts_read(
+                h->kernel_release, h->module, nv_host_kernel_default(h->module, h->kernel_release), &f);
         if (r < 0)
                 return r;
-
-        r = nv_module_get_state(ctx, h->module, &h->module_state, &h->refcnt);
-        if (r < 0)
-                return r;
+        h->module_state = f.state;
+        h->refcnt = f.refcnt;
+        h->config = f.config;
 
         /* A built-in module has its parameters in sysfs too. */
         if (h->module_state == NV_MODULE_LOADED || h->module_state == NV_MODULE_BUILTIN)
                 h->nested = nv_module_read_nested(h->module);
-
-        return nv_nested_config_read(h->module, h->module_state == NV_MODULE_BUILTIN,
-                nv_host_kernel_default(h->module, h->kernel_release), &h->config);
+        return 0;
 }
 
 int nv_host_load(NvHost **ret)

@@ -50,6 +50,11 @@ int nv_kmod_new(const char *release, struct kmod_ctx **ret)
         _cleanup_free_ char *modules = NULL, *dirname = NULL;
         _cleanup_strv_free_ char **paths = NULL;
         struct kmod_ctx *ctx;
+        int r;
+
+        r = dlopen_libkmod();
+        if (r < 0)
+                return r;
 
         if (asprintf(&modules, "/lib/modules/%s", strempty(release)) < 0)
                 return -ENOMEM;
@@ -63,7 +68,7 @@ int nv_kmod_new(const char *release, struct kmod_ctx **ret)
                         return -ENOMEM;
         }
 
-        ctx = kmod_new(dirname, (const char *const *) paths);
+        ctx = sym_kmod_new(dirname, (const char *const *) paths);
         if (!ctx)
                 return -ENOMEM;
         *ret = ctx;
@@ -73,17 +78,17 @@ int nv_kmod_new(const char *release, struct kmod_ctx **ret)
 int nv_module_get_state(
         struct kmod_ctx *ctx, const char *module, NvModuleState *ret_state, unsigned *ret_refcnt)
 {
-        _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
+        _cleanup_(sym_kmod_module_unrefp) struct kmod_module *mod = NULL;
         int r;
 
         *ret_state = NV_MODULE_UNAVAILABLE;
         *ret_refcnt = 0;
 
-        r = kmod_module_new_from_name(ctx, module, &mod);
+        r = sym_kmod_module_new_from_name(ctx, module, &mod);
         if (r < 0)
                 return r;
 
-        r = kmod_module_get_initstate(mod);
+        r = sym_kmod_module_get_initstate(mod);
         switch (r) {
         case KMOD_MODULE_BUILTIN:
                 *ret_state = NV_MODULE_BUILTIN;
@@ -92,7 +97,7 @@ int nv_module_get_state(
         case KMOD_MODULE_COMING:
         case KMOD_MODULE_GOING:
                 *ret_state = NV_MODULE_LOADED;
-                r = kmod_module_get_refcnt(mod);
+                r = sym_kmod_module_get_refcnt(mod);
                 *ret_refcnt = r > 0 ? (unsigned) r : 0;
                 return 0;
         default:
@@ -100,7 +105,7 @@ int nv_module_get_state(
         }
 
         /* Not in the kernel: installed for this kernel when modules.dep knows its file. */
-        if (kmod_module_get_path(mod))
+        if (sym_kmod_module_get_path(mod))
                 *ret_state = NV_MODULE_NOT_LOADED;
         return 0;
 }

@@ -3,9 +3,8 @@
 
 /* The KVM vendor module as libkmod and sysfs see it. */
 
-#include <libkmod.h>
-
 #include "cpu-info.h"
+#include "kmod-dl.h"
 #include "nested-value.h"
 #include "nestvirt-string-table.h"
 #include "util.h"
@@ -16,10 +15,6 @@ typedef enum NvModuleState {
         NV_MODULE_LOADED,
         NV_MODULE_BUILTIN,
 } NvModuleState;
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_ctx *, kmod_unref)
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_module *, kmod_module_unref)
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct kmod_list *, kmod_module_unref_list)
 
 /* "loaded", "builtin", "not-loaded" or "unavailable" (also for a value out of range). */
 NV_DECLARE_STRING_TABLE(nv_module_state, NvModuleState)
@@ -32,7 +27,8 @@ NvParamType nv_module_param_type(const char *module);
 /* The running kernel's release: /proc/sys/kernel/osrelease under the host root. */
 int nv_kernel_release(char **ret);
 
-/* A libkmod context on the host's /lib/modules/RELEASE and its modprobe.d directories. */
+/* A libkmod context on the host's /lib/modules/RELEASE and its modprobe.d directories; loads
+ * libkmod first (dlopen_libkmod()). */
 int nv_kmod_new(const char *release, struct kmod_ctx **ret);
 
 /* The module's state and reference count (0 unless loaded). */

@@ -24,9 +24,9 @@ static int open_module(const char *module, struct kmod_ctx **ret_ctx, struct kmo
         r = nv_kmod_new(release, ret_ctx);
         if (r < 0)
                 return r;
-        r = kmod_module_new_from_name(*ret_ctx, module, ret_mod);
+        r = sym_kmod_module_new_from_name(*ret_ctx, module, ret_mod);
         if (r < 0) {
-                *ret_ctx = kmod_unref(*ret_ctx);
+                *ret_ctx = sym_kmod_unref(*ret_ctx);
                 return r;
         }
         return 0;
@@ -36,17 +36,18 @@ static int open_module(const char *module, struct kmod_ctx **ret_ctx, struct kmo
  * load. Install commands from modprobe.d are never run: a root daemon does not exec them. */
 static int load_dependencies(struct kmod_module *mod)
 {
-        _cleanup_(kmod_module_unref_listp) struct kmod_list *deps = kmod_module_get_dependencies(mod);
+        _cleanup_(sym_kmod_module_unref_listp) struct kmod_list *deps =
+                sym_kmod_module_get_dependencies(mod);
         struct kmod_list *l;
 
-        kmod_list_foreach(l, deps)
+        nv_kmod_list_foreach(l, deps)
         {
-                _cleanup_(kmod_module_unrefp) struct kmod_module *dep = kmod_module_get_module(l);
+                _cleanup_(sym_kmod_module_unrefp) struct kmod_module *dep = sym_kmod_module_get_module(l);
                 int r;
 
-                if (kmod_module_get_initstate(dep) >= 0)
+                if (sym_kmod_module_get_initstate(dep) >= 0)
                         continue;
-                r = kmod_module_probe_insert_module(
+                r = sym_kmod_module_probe_insert_module(
                         dep, KMOD_PROBE_IGNORE_COMMAND | KMOD_PROBE_IGNORE_LOADED, NULL, NULL, NULL, NULL);
                 if (r < 0)
                         return r;
@@ -63,7 +64,7 @@ static int load_dependencies(struct kmod_module *mod)
 static int load_with(struct kmod_module *mod, NvNested value, bool bare)
 {
         _cleanup_free_ char *stripped = NULL, *options = NULL;
-        const char *configured = bare ? NULL : kmod_module_get_options(mod);
+        const char *configured = bare ? NULL : sym_kmod_module_get_options(mod);
         int r;
 
         r = load_dependencies(mod);
@@ -83,7 +84,7 @@ static int load_with(struct kmod_module *mod, NvNested value, bool bare)
                         return -ENOMEM;
         }
 
-        return kmod_module_insert_module(mod, 0, options);
+        return sym_kmod_module_insert_module(mod, 0, options);
 }
 
 /* Restoring the module matters more than the administrator's other options: if they make the
@@ -101,7 +102,7 @@ static int load_restoring(struct kmod_module *mod, NvNested value)
  * upgrade the running kernel's modules may be gone. */
 static bool module_file_present(struct kmod_module *mod)
 {
-        const char *path = kmod_module_get_path(mod);
+        const char *path = sym_kmod_module_get_path(mod);
         return path && access(path, R_OK) == 0;
 }
 
@@ -133,8 +134,8 @@ static void roll_back(struct kmod_module *mod, const char *module, NvReloadResul
 
 int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
 {
-        _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
-        _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
+        _cleanup_(sym_kmod_unrefp) struct kmod_ctx *ctx = NULL;
+        _cleanup_(sym_kmod_module_unrefp) struct kmod_module *mod = NULL;
         NvReloadResult res = { .status = NV_RELOAD_DONE };
         int r, state;
 
@@ -148,7 +149,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
         if (r < 0)
                 return r;
 
-        state = kmod_module_get_initstate(mod);
+        state = sym_kmod_module_get_initstate(mod);
         res.was_loaded =
                 state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING || state == KMOD_MODULE_GOING;
         res.before = res.after = res.was_loaded || state == KMOD_MODULE_BUILTIN
@@ -161,7 +162,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                 res.status = NV_RELOAD_MODULES_DISABLED;
         else if (!module_file_present(mod))
                 res.status = NV_RELOAD_UNAVAILABLE;
-        else if (res.was_loaded && kmod_module_get_refcnt(mod) > 0)
+        else if (res.was_loaded && sym_kmod_module_get_refcnt(mod) > 0)
                 res.status = NV_RELOAD_IN_USE;
         if (res.status != NV_RELOAD_DONE)
                 goto finish;
@@ -179,7 +180,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                 }
 
                 /* libkmod removes with O_NONBLOCK: a module in use fails instead of waiting. */
-                r = kmod_module_remove_module(mod, 0);
+                r = sym_kmod_module_remove_module(mod, 0);
                 if (r < 0 && r != -ENOENT) {
                         (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
                         res.error = r;
@@ -199,7 +200,7 @@ int nv_module_reload(const char *module, NvNested want, NvReloadResult *ret)
                 res.error = -EIO;
                 res.failed_step = "verify";
                 /* Loaded, but not as asked: take it out again before restoring the old value. */
-                r = kmod_module_remove_module(mod, 0);
+                r = sym_kmod_module_remove_module(mod, 0);
                 if (r < 0 && r != -ENOENT) {
                         res.rollback_error = r;
                         res.status = NV_RELOAD_FAILED;
@@ -218,7 +219,8 @@ done:
         if (res.status == NV_RELOAD_DONE || res.rolled_back)
                 (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
 finish:
-        res.after = kmod_module_get_initstate(mod) >= 0 ? nv_module_read_nested(module) : NV_NESTED_UNKNOWN;
+        res.after =
+                sym_kmod_module_get_initstate(mod) >= 0 ? nv_module_read_nested(module) : NV_NESTED_UNKNOWN;
         *ret = res;
         return 0;
 }
@@ -266,8 +268,8 @@ int nv_reload_intent_parse(const char *text, char **ret_module, NvNested *ret_pr
 int nv_reload_recover(char **ret_module, NvNested *ret_value)
 {
         _cleanup_free_ char *text = NULL, *module = NULL;
-        _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
-        _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
+        _cleanup_(sym_kmod_unrefp) struct kmod_ctx *ctx = NULL;
+        _cleanup_(sym_kmod_module_unrefp) struct kmod_module *mod = NULL;
         NvNested value;
         int r;
 
@@ -290,7 +292,7 @@ int nv_reload_recover(char **ret_module, NvNested *ret_value)
         if (r < 0)
                 return r;
 
-        if (kmod_module_get_initstate(mod) >= 0) {
+        if (sym_kmod_module_get_initstate(mod) >= 0) {
                 /* Loaded again meanwhile (the reload finished, or someone loaded it). */
                 (void) nv_remove_file(NV_RELOAD_INTENT_PATH);
                 return 0;

@@ -108,28 +108,32 @@ int nv_modprobe_files(char ***ret)
 }
 
 /* Collects the options entries libkmod has for module, in its order. */
-static int kmod_module_options(const char *const *config_paths, const char *module, char ***ret)
+static int module_options(const char *const *config_paths, const char *module, char ***ret)
 {
-        _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
+        _cleanup_(sym_kmod_unrefp) struct kmod_ctx *ctx = NULL;
         _cleanup_strv_free_ char **l = NULL;
         struct kmod_config_iter *it;
-        int r = 0;
+        int r;
+
+        r = dlopen_libkmod();
+        if (r < 0)
+                return r;
 
         /* The modules directory is never read here: only configuration is parsed. */
-        ctx = kmod_new("/dev/null", config_paths);
+        ctx = sym_kmod_new("/dev/null", config_paths);
         if (!ctx)
                 return -ENOMEM;
 
-        it = kmod_config_get_options(ctx);
+        it = sym_kmod_config_get_options(ctx);
         if (!it)
                 return -ENOMEM;
-        while (kmod_config_iter_next(it))
-                if (streq(kmod_config_iter_get_key(it), module)) {
-                        r = strv_extend(&l, strempty(kmod_config_iter_get_value(it)));
+        while (sym_kmod_config_iter_next(it))
+                if (streq(sym_kmod_config_iter_get_key(it), module)) {
+                        r = strv_extend(&l, strempty(sym_kmod_config_iter_get_value(it)));
                         if (r < 0)
                                 break;
                 }
-        kmod_config_iter_free_iter(it);
+        sym_kmod_config_iter_free_iter(it);
         if (r < 0)
                 return r;
 
@@ -230,7 +234,7 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
         int r;
 
         /* A context without files sees only the kernel command line. */
-        r = kmod_module_options((const char *const[]){ NULL }, module, &cmdline);
+        r = module_options((const char *const[]){ NULL }, module, &cmdline);
         if (r < 0)
                 return r;
         n_cmdline = strv_length(cmdline);
@@ -248,7 +252,7 @@ int nv_nested_config_read(const char *module, bool builtin, NvNested kernel_defa
                         r = -ENOMEM;
                         goto fail;
                 }
-                r = kmod_module_options((const char *const[]){ real, NULL }, module, &entries);
+                r = module_options((const char *const[]){ real, NULL }, module, &entries);
                 if (r < 0)
                         goto fail;
 

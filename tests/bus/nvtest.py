@@ -239,6 +239,13 @@ def build_fixture(name, root):
                                                                    r.stdout))
 
 
+def mapped_libraries(pid):
+    """The file names of the shared libraries mapped into process pid."""
+    with open('/proc/%d/maps' % pid) as f:
+        return {os.path.basename(line.split(None, 5)[5].strip()) for line in f
+                if len(line.split(None, 5)) == 6 and '.so' in line}
+
+
 def read_file(path, default=None):
     try:
         with open(path) as f:

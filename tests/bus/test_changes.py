@@ -165,6 +165,22 @@ class RootChangesTest(ChangeTestCase):
         self.assertFalse(os.path.exists(self.h.fixture_path(nvtest.RELOAD_INTENT)),
                          'the reload record outlived a successful reload')
 
+    def test_kmod_loaded_to_change(self):
+        """nestvirtd reads the module's state and configuration through libkmod in a child
+        process: an idle daemon maps neither libkmod nor the libcrypto it links. A change maps it."""
+        self.assertEqual(self.prop('ModuleState'), 'loaded')  # activates nestvirtd
+        self.assertEqual(self.prop('NestedNextLoadSource'), 'kernel-default')
+        pid = self.h.caller().owner_pid()
+        libs = nvtest.mapped_libraries(pid)
+        self.assertIn('libc.so.6', libs)  # the maps were read
+        self.assertEqual([l for l in libs if l.startswith(('libkmod.so', 'libcrypto.so'))], [],
+                         sorted(libs))
+
+        self.set_nested(self.h.caller(), False, RUNTIME)
+        self.assertOneReload(0)
+        self.assertEqual(self.h.caller().owner_pid(), pid)
+        self.assertTrue(any(l.startswith('libkmod.so') for l in nvtest.mapped_libraries(pid)))
+
     def test_set_persistent_root(self):
         c = self.h.caller()
         for enabled, digit in ((False, 0), (True, 1)):
@@ -365,7 +381,8 @@ class BuiltinTest(ChangeTestCase):
         live = self.prop('Nested')
         self.assertIn(live, ('enabled', 'disabled'))
         other = live != 'enabled'  # the request that would change something
-        for flags in (RUNTIME, RUNTIME | PERSISTENT):
+        # A drop-in would not change the built-in module either: nothing is written.
+        for flags in (RUNTIME, RUNTIME | PERSISTENT, PERSISTENT):
             with self.subTest(flags=flags):
                 self.assertError(self.set_nested(c, other, flags), ERROR + 'Builtin',
                                  'kvm_intel.nested=%d' % (1 if other else 0))

@@ -63,13 +63,6 @@ def path_of(manager, vm_id):
     return VM_PATH_PREFIX + '%s_%s' % (manager, vm_id)
 
 
-def mapped_libraries(pid):
-    """The file names of the shared libraries mapped into process pid."""
-    with open('/proc/%d/maps' % pid) as f:
-        return {os.path.basename(line.split(None, 5)[5].strip()) for line in f
-                if len(line.split(None, 5)) == 6 and '.so' in line}
-
-
 class VmSignals(nvtest.SignalRecorder):
     """Every signal the daemon sends about its VM objects: InterfacesAdded and InterfacesRemoved
     on the ObjectManager, PropertiesChanged of VM objects, as (member, path, detail)."""
@@ -183,7 +176,7 @@ class ObjectsTest(VmCase):
         """Without a libvirt socket nestvirtd never loads libvirt, nor libxml2 through it: it
         lists the VMs of the other managers with neither mapped."""
         self.assertEqual(len(self.vms()), 4)
-        libs = mapped_libraries(self.h.caller().owner_pid())
+        libs = nvtest.mapped_libraries(self.h.caller().owner_pid())
         self.assertIn('libc.so.6', libs)  # the maps were read
         self.assertEqual([l for l in libs if l.startswith(('libvirt.so', 'libxml2.so'))], [],
                          sorted(libs))
@@ -501,7 +494,7 @@ class LibvirtVmsTest(BusTestCase):
         """With libvirt's socket there, nestvirtd has loaded libvirt and lists its domains."""
         vms = managed_vms(self.h.caller())
         self.assertIn(self.path('lv-plain'), vms)
-        libs = mapped_libraries(self.h.caller().owner_pid())
+        libs = nvtest.mapped_libraries(self.h.caller().owner_pid())
         self.assertTrue(any(l.startswith('libvirt.so') for l in libs), sorted(libs))
 
     def test_libvirt_expose_hide_cli(self):

@@ -117,6 +117,17 @@ def node_modules():
     return where
 
 
+def bus_test_module(name):
+    """The bus tier's test script tests/bus/NAME.py as a module, for its fixtures and helpers.
+    Imported by path, as bus_NAME: this tier has scripts of the same names."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'bus_' + name, os.path.join(os.path.dirname(HERE), 'bus', name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def artifacts_dir(test_id):
     """Where a test keeps what outlives it (screenshots, logs): emptied at the test's start."""
     base = os.environ.get('NESTVIRT_COCKPIT_ARTIFACTS')

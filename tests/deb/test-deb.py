@@ -8,7 +8,9 @@ UNITDIR is the systemd unit directory meson installs to (pkg-config systemd's
 systemdsystemunitdir; /lib/systemd/system on Debian 12). The checks:
 
   - tools/build-deb.sh succeeds (dpkg-buildpackage, then lintian --pedantic with no error and
-    no warning) into a temporary directory;
+    no warning) into a temporary directory, with the page's npm dependencies from this tree's
+    cockpit/node_modules (NESTVIRT_NODE_MODULES); without them debian/rules stops with a message
+    that says what to run;
   - every file is at its Debian path (dpkg-deb -c), nothing is installed in /etc, and every
     program in /usr/bin has a manual page;
   - the control fields (Depends, which must not name libvirt0 or libxml2: nestvirtd loads them
@@ -21,12 +23,20 @@ systemdsystemunitdir; /lib/systemd/system on Debian 12). The checks:
   - debian/nestvirt.postrm, run with DPKG_ROOT on a temporary root: remove keeps the drop-in,
     purge removes it only when it is exactly what nestvirtd writes (the text of
     daemon/core/dropin.c), and keeps an edited one;
+  - cockpit-nestvirt: Architecture all, Depends on cockpit-bridge and nestvirt (>= its version),
+    manifest.json, index.html and the bundled index.js and index.css in /usr/share/cockpit/nestvirt
+    and nothing else but its documentation and lintian overrides; the manifest's condition is
+    nestvirtd's packaged path; nestvirt holds nothing of the page;
+  - both packages unpacked over /usr in a private mount namespace, as if installed:
+    cockpit-bridge --packages lists the page at /usr/share/cockpit/nestvirt (needs root and
+    cockpit-bridge);
   - debian/control's Build-Depends are all installed by tools/install-deps.sh.
 
 Exit status: 0 passed, 1 failed, 77 skipped (a failure when CI=true).
 """
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -38,6 +48,10 @@ EXIT_SKIP = 77
 SOURCE_ROOT = os.environ.get('NESTVIRT_SOURCE_ROOT') or os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..'))
 PACKAGE = 'nestvirt'
+PAGE_PACKAGE = 'cockpit-nestvirt'
+PAGE_DIR = 'usr/share/cockpit/nestvirt'
+NODE_MODULES = os.path.join(SOURCE_ROOT, 'cockpit', 'node_modules')
+SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin'
 DROPIN = 'etc/modprobe.d/zz-nestvirt.conf'
 
 
@@ -77,14 +91,37 @@ def expected_files(unitdir):
 
 
 def check_tools():
-    missing = [t for t in ('dpkg-buildpackage', 'dpkg-deb', 'lintian', 'dh', 'fakeroot')
-               if not shutil.which(t, path='/usr/sbin:/usr/bin:/sbin:/bin')]
+    missing = [t for t in ('dpkg-buildpackage', 'dpkg-deb', 'lintian', 'dh', 'fakeroot', 'make')
+               if not shutil.which(t, path=SYSTEM_PATH)]
     if missing:
         raise Skip('missing %s (tools/install-deps.sh installs them)' % ', '.join(missing))
+    if not os.path.isdir(os.path.join(NODE_MODULES, 'esbuild')):
+        raise Skip('%s is missing: run "npm ci" in cockpit/ (tools/test.sh does)' % NODE_MODULES)
+
+
+def check_rules_without_modules(problems):
+    """debian/rules, in a tree without cockpit/node_modules, stops before meson and says why."""
+    tree = tempfile.mkdtemp(prefix='nestvirt-rules-')
+    try:
+        os.mkdir(os.path.join(tree, 'cockpit'))
+        env = {k: v for k, v in os.environ.items() if k != 'NESTVIRT_NODE_MODULES'}
+        r = run(['make', '-s', '-f', os.path.join(SOURCE_ROOT, 'debian', 'rules'),
+                 'override_dh_auto_configure'], cwd=tree, env=env)
+        if r.returncode == 0 or '"npm ci" in cockpit/' not in r.stdout:
+            problems.append('debian/rules without cockpit/node_modules: exit status %d, %r'
+                            % (r.returncode, r.stdout))
+        elif glob.glob(os.path.join(tree, 'obj-*')):
+            problems.append('debian/rules without cockpit/node_modules ran meson')
+        else:
+            print('ok: without cockpit/node_modules debian/rules stops: %s'
+                  % r.stdout.splitlines()[0])
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 def build(out):
-    r = run([os.path.join(SOURCE_ROOT, 'tools', 'build-deb.sh'), out])
+    r = run([os.path.join(SOURCE_ROOT, 'tools', 'build-deb.sh'), out],
+            env=dict(os.environ, NESTVIRT_NODE_MODULES=NODE_MODULES))
     print(r.stdout, end='')
     if r.returncode != 0:
         log = os.path.join(out, 'build.log')
@@ -92,10 +129,13 @@ def build(out):
             print('--- last lines of %s' % log)
             print(''.join(open(log, encoding='utf-8', errors='replace').readlines()[-60:]))
         raise Fail('tools/build-deb.sh failed with exit status %d' % r.returncode)
-    debs = [d for d in glob.glob(os.path.join(out, PACKAGE + '_*.deb'))]
-    if len(debs) != 1:
-        raise Fail('expected one %s_*.deb in %s, found %s' % (PACKAGE, out, debs))
-    return debs[0]
+    found = []
+    for package in (PACKAGE, PAGE_PACKAGE):
+        debs = glob.glob(os.path.join(out, package + '_*.deb'))
+        if len(debs) != 1:
+            raise Fail('expected one %s_*.deb in %s, found %s' % (package, out, debs))
+        found.append(debs[0])
+    return found
 
 
 def check_lintian(out, problems):
@@ -107,8 +147,8 @@ def check_lintian(out, problems):
         print('ok: lintian --pedantic reports no errors and no warnings')
 
 
-def check_contents(deb, unitdir, problems):
-    before = len(problems)
+def deb_entries(deb):
+    """{path: mode string} of a package's files, from dpkg-deb -c."""
     r = run(['dpkg-deb', '-c', deb])
     if r.returncode != 0:
         raise Fail('dpkg-deb -c: %s' % r.stdout)
@@ -119,6 +159,12 @@ def check_contents(deb, unitdir, problems):
             continue
         name = parts[5].split(' -> ')[0]
         entries[name[2:] if name.startswith('./') else name] = parts[0]
+    return entries
+
+
+def check_contents(deb, unitdir, problems):
+    before = len(problems)
+    entries = deb_entries(deb)
     for path in expected_files(unitdir):
         mode = entries.get(path)
         if mode is None:
@@ -136,8 +182,13 @@ def check_contents(deb, unitdir, problems):
             page = 'usr/share/man/man1/%s.1.gz' % os.path.basename(path)
             if page not in entries:
                 problems.append('%s has no manual page %s' % (path, page))
+    page = [p for p in entries if p.startswith('usr/share/cockpit/')]
+    if page:
+        problems.append('%s holds the Cockpit page (%s is for it): %s'
+                        % (PACKAGE, PAGE_PACKAGE, page))
     if len(problems) == before:
-        print('ok: %d files checked at their Debian paths' % len(expected_files(unitdir)))
+        print('ok: %d files checked at their Debian paths, none of the page'
+              % len(expected_files(unitdir)))
 
 
 def field(deb, name):
@@ -169,6 +220,73 @@ def check_control(deb, ctrl, problems):
         problems.append('Package: %r' % field(deb, 'Package'))
     if len(problems) == before:
         print('ok: Depends: %s' % ', '.join(depends))
+
+
+def check_page(deb, tree, nestvirt_entries, problems):
+    """cockpit-nestvirt: the page at its Cockpit path, for any architecture, next to nestvirtd."""
+    before = len(problems)
+    entries = deb_entries(deb)
+    for name in ('manifest.json', 'index.html', 'index.js', 'index.css'):
+        if not entries.get(PAGE_DIR + '/' + name, '').startswith('-'):
+            problems.append('%s has no file %s/%s' % (PAGE_PACKAGE, PAGE_DIR, name))
+    elsewhere = [p for p in entries if p and not p.endswith('/') and not p.startswith(
+        (PAGE_DIR + '/', 'usr/share/doc/%s/' % PAGE_PACKAGE)) and
+        p != 'usr/share/lintian/overrides/' + PAGE_PACKAGE]
+    if elsewhere:
+        problems.append('%s has files outside %s: %s' % (PAGE_PACKAGE, PAGE_DIR, elsewhere))
+    if len(problems) > before:
+        return
+    html = open(os.path.join(tree, PAGE_DIR, 'index.html'), encoding='utf-8').read()
+    for ref in ('index.js', 'index.css', '../base1/cockpit.js'):
+        if not re.search(r'(src|href)="%s"' % re.escape(ref), html):
+            problems.append('index.html does not load %s' % ref)
+    manifest = json.load(open(os.path.join(tree, PAGE_DIR, 'manifest.json'), encoding='utf-8'))
+    paths = [c.get('path-exists', '') for c in manifest.get('conditions', [])]
+    if paths != ['/usr/libexec/nestvirtd'] or paths[0].lstrip('/') not in nestvirt_entries:
+        problems.append('manifest.json conditions %r: expected the path of nestvirtd in %s'
+                        % (paths, PACKAGE))
+    if field(deb, 'Architecture') != 'all':
+        problems.append('%s Architecture: %r' % (PAGE_PACKAGE, field(deb, 'Architecture')))
+    depends = [d.strip() for d in field(deb, 'Depends').split(',')]
+    version = field(deb, 'Version')
+    if not any(re.fullmatch(r'cockpit-bridge( \(>= [^)]+\))?', d) for d in depends):
+        problems.append('%s Depends lacks cockpit-bridge: %s' % (PAGE_PACKAGE, depends))
+    if '%s (>= %s)' % (PACKAGE, version) not in depends:
+        problems.append('%s Depends lacks %s (>= %s): %s' % (PAGE_PACKAGE, PACKAGE, version,
+                                                             depends))
+    if len(problems) == before:
+        files = [p for p in entries if p.startswith(PAGE_DIR + '/') and not p.endswith('/')]
+        print('ok: %s: Architecture all, %d files in /%s, Depends: %s'
+              % (PAGE_PACKAGE, len(files), PAGE_DIR, ', '.join(depends)))
+
+
+def check_bridge(root, problems):
+    """Both packages unpacked in ROOT and laid over /usr, in a private mount namespace only, as
+    an installation places them: cockpit-bridge finds the page. No user's or /usr/local's
+    Cockpit packages take part (XDG_DATA_HOME is empty, XDG_DATA_DIRS is /usr/share)."""
+    bridge = shutil.which('cockpit-bridge', path=SYSTEM_PATH)
+    if not bridge:
+        raise Skip('cockpit-bridge is not installed (tools/install-deps.sh installs it)')
+    if os.geteuid() != 0:
+        raise Skip('cockpit-bridge over the unpacked packages needs root (a private mount '
+                   'namespace)')
+    home = tempfile.mkdtemp(prefix='nestvirt-home-')
+    try:
+        r = run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                 'mount -t overlay nestvirt-deb -o ro,lowerdir="$1/usr":/usr /usr && '
+                 'exec env XDG_DATA_HOME="$2" XDG_DATA_DIRS=/usr/share "$3" --packages',
+                 'sh', root, home, bridge])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    page = [l.split() for l in r.stdout.splitlines() if l.split()[:1] == ['nestvirt']]
+    if r.returncode != 0:
+        problems.append('cockpit-bridge --packages over the unpacked packages: exit status %d: %s'
+                        % (r.returncode, r.stdout))
+    elif not page or page[0][-1] != '/' + PAGE_DIR:
+        problems.append('cockpit-bridge --packages does not list nestvirt at /%s: %s'
+                        % (PAGE_DIR, r.stdout))
+    else:
+        print('ok: cockpit-bridge --packages lists the installed page: %s' % ' '.join(page[0]))
 
 
 def unit_keys(text, section):
@@ -317,7 +435,8 @@ def check_build_depends(problems):
     if not m:
         raise Fail('debian/control has no Build-Depends')
     deps = open(os.path.join(SOURCE_ROOT, 'tools', 'install-deps.sh')).read()
-    listed = set(re.search(r'packages="(.*?)"', deps, re.S).group(1).split())
+    # Every packages="..." assignment, the conditional ones (nodejs, npm) included.
+    listed = set(' '.join(re.findall(r'packages="(.*?)"', deps, re.S)).split()) - {'$packages'}
     for group in m.group(1).split(','):
         names = [re.sub(r'[\s(\[<].*', '', a.strip()) for a in group.split('|') if a.strip()]
         names = ['debhelper' if n == 'debhelper-compat' else n for n in names]
@@ -342,10 +461,16 @@ def main(argv):
         check_build_depends(problems)
         check_postrm(problems)
         check_tools()
-        deb = build(out)
+        check_rules_without_modules(problems)
+        deb, page_deb = build(out)
         ctrl = os.path.join(out, 'control')
         tree = os.path.join(out, 'tree')
-        for argv_ in (['dpkg-deb', '-e', deb, ctrl], ['dpkg-deb', '-x', deb, tree]):
+        page_tree = os.path.join(out, 'page-tree')
+        # tree holds nestvirt alone; both packages unpacked together form the installed root.
+        root = os.path.join(out, 'root')
+        for argv_ in (['dpkg-deb', '-e', deb, ctrl], ['dpkg-deb', '-x', deb, tree],
+                      ['dpkg-deb', '-x', page_deb, page_tree], ['dpkg-deb', '-x', deb, root],
+                      ['dpkg-deb', '-x', page_deb, root]):
             r = run(argv_)
             if r.returncode != 0:
                 raise Fail('%s: %s' % (' '.join(argv_), r.stdout))
@@ -354,11 +479,15 @@ def main(argv):
         check_control(deb, ctrl, problems)
         check_units(tree, unitdir, problems)
         check_scripts(ctrl, problems)
+        check_page(page_deb, page_tree, deb_entries(deb), problems)
+        if problems:
+            raise Fail('; '.join(problems))
+        check_bridge(root, problems)
         if problems:
             raise Fail('; '.join(problems))
     except Skip as e:
         if problems:
-            print('FAIL: %s (and the package was not built: %s)' % ('; '.join(problems), e))
+            print('FAIL: %s (and not every check ran: %s)' % ('; '.join(problems), e))
             return 1
         if os.environ.get('CI', '').lower() in ('true', '1', 'yes'):
             print('FAIL: skipped in CI, where skips are failures: %s' % e)
@@ -373,7 +502,7 @@ def main(argv):
     finally:
         if not keep:
             shutil.rmtree(out, ignore_errors=True)
-    print('the Debian package builds cleanly and holds what Debian expects')
+    print('the Debian packages build cleanly and hold what Debian expects')
     return 0
 
 

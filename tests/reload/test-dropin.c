@@ -109,13 +109,13 @@ static void assert_lines(const char *content, int v)
 /* What libkmod makes of the configuration for module: the last nested value, as the kernel. */
 static char *kmod_nested(const char *module)
 {
-        _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
-        _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
+        _cleanup_(sym_kmod_unrefp) struct kmod_ctx *ctx = NULL;
+        _cleanup_(sym_kmod_module_unrefp) struct kmod_module *mod = NULL;
         char *value = NULL;
 
         ck_assert_int_eq(nv_kmod_new("6.1.0-27-amd64", &ctx), 0);
-        ck_assert_int_eq(kmod_module_new_from_name(ctx, module, &mod), 0);
-        if (nv_options_find_nested(strempty(kmod_module_get_options(mod)), &value) <= 0)
+        ck_assert_int_eq(sym_kmod_module_new_from_name(ctx, module, &mod), 0);
+        if (nv_options_find_nested(strempty(sym_kmod_module_get_options(mod)), &value) <= 0)
                 return NULL;
         return value;
 }

@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 #include "host.h"
+#include "module-facts.h"
 #include "util.h"
 
 #define E NV_NESTED_ENABLED
@@ -328,6 +329,39 @@ START_TEST(test_host)
 }
 END_TEST
 
+/* The same facts when libkmod answers in a child process, as in nestvirtd; the ignored settings
+ * cross the pipe too. */
+START_TEST(test_host_isolated)
+{
+        NvModuleFacts here = {}, child = {};
+        NvFixture *f = NULL;
+        _cleanup_free_ char *release = NULL;
+        const HostExp *e = hosts + _i;
+
+        nv_module_facts_isolate(true);
+        load_and_check(e);
+
+        if (!e->module)
+                goto done;
+        ck_assert_int_eq(nv_fixture_new(e->host, &f), 0);
+        ck_assert_int_eq(nv_kernel_release(&release), 0);
+        ck_assert_int_eq(nv_module_facts_read(release, e->module, E, &child), 0);
+        nv_module_facts_isolate(false);
+        ck_assert_int_eq(nv_module_facts_read(release, e->module, E, &here), 0);
+        ck_assert_uint_eq(child.config.n_ignored, here.config.n_ignored);
+        for (size_t i = 0; i < here.config.n_ignored; i++) {
+                ck_assert_str_eq(child.config.ignored[i].source, here.config.ignored[i].source);
+                ck_assert(streq_ptr(child.config.ignored[i].value, here.config.ignored[i].value));
+                ck_assert_int_eq(child.config.ignored[i].effect, here.config.ignored[i].effect);
+        }
+        nv_module_facts_done(&here);
+        nv_module_facts_done(&child);
+        nv_fixture_free(f);
+done:
+        nv_module_facts_isolate(false);
+}
+END_TEST
+
 /* Every host under tests/fixtures/hosts has expectations here, and every expectation a host;
  * the check-* hosts belong to tests/findings. */
 START_TEST(test_all_hosts_covered)
@@ -463,6 +497,7 @@ static Suite *host_suite(void)
         TCase *tc = tcase_create("snapshot");
 
         tcase_add_loop_test(tc, test_host, 0, (int) ELEMENTSOF(hosts));
+        tcase_add_loop_test(tc, test_host_isolated, 0, (int) ELEMENTSOF(hosts));
         tcase_add_test(tc, test_all_hosts_covered);
         tcase_add_test(tc, test_snapshot_is_fresh);
         tcase_add_test(tc, test_arguments_end_across_files);

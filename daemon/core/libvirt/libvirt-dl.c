@@ -1,15 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <assert.h>
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-
 #include "libvirt-dl.h"
-
-#define NV_DLSYM_DEFINE(symbol) typeof(symbol) *sym_##symbol = NULL
-/* One symbol for dlopen_many(): where it goes, and its name. */
-#define NV_DLSYM_ARG(symbol) (void **) &sym_##symbol, #symbol
 
 NV_DLSYM_DEFINE(virConnectBaselineHypervisorCPU);
 NV_DLSYM_DEFINE(virConnectClose);
@@ -60,71 +50,6 @@ NV_DLSYM_DEFINE(xmlUnlinkNode);
 NV_DLSYM_DEFINE(xmlUnsetProp);
 
 static void *libvirt_dl = NULL, *libxml2_dl = NULL;
-static char last_error[256] = "";
-
-/* Opens filename into *dlp and fills the (void **, name) pairs that follow, up to a NULL: every
- * pointer or none, so that a library too old for one symbol is not half used. */
-static int dlopen_many(void **dlp, const char *filename, ...)
-{
-        void *dl;
-        va_list ap;
-        int r = 0;
-
-        assert(dlp);
-        assert(filename);
-
-        if (*dlp)
-                return 0;
-
-        /* NODELETE: the pointers stay valid whatever happens to the handle. */
-        dl = dlopen(filename, RTLD_NOW | RTLD_NODELETE);
-        if (!dl) {
-                snprintf(last_error, sizeof(last_error), "%s", dlerror());
-                return -EOPNOTSUPP;
-        }
-
-        va_start(ap, filename);
-        for (;;) {
-                void **sym = va_arg(ap, void **);
-                const char *name;
-                void *p;
-
-                if (!sym)
-                        break;
-                name = va_arg(ap, const char *);
-                (void) dlerror();
-                p = dlsym(dl, name);
-                if (!p) {
-                        const char *e = dlerror();
-
-                        snprintf(last_error, sizeof(last_error), "%s", e ? e : name);
-                        r = -ENXIO;
-                        break;
-                }
-                *sym = p;
-        }
-        va_end(ap);
-
-        if (r < 0) {
-                /* Back to none: the pointers filled before the missing one are reset. */
-                va_start(ap, filename);
-                for (void **sym; (sym = va_arg(ap, void **));) {
-                        (void) va_arg(ap, const char *);
-                        *sym = NULL;
-                }
-                va_end(ap);
-                (void) dlclose(dl);
-                return r;
-        }
-
-        *dlp = dl;
-        return 0;
-}
-
-const char *dlopen_error(void)
-{
-        return last_error;
-}
 
 int dlopen_libvirt(void)
 {

@@ -2,11 +2,9 @@
 #pragma once
 
 /*
- * libvirt and libxml2, loaded with dlopen() on first use. Linked, libvirt maps some sixty
- * libraries (GLib, GnuTLS, curl, krb5, ICU, ...) into every nestvirtd, including those on hosts
- * without libvirt; loaded, it costs only the hosts that use it. The code is compiled against the
- * headers and calls the sym_* pointers below, which stay NULL until the matching dlopen_*() call
- * succeeded. Single-threaded, as the daemon is.
+ * libvirt and libxml2, loaded with dlopen() on first use (dl-util.h). Linked, libvirt maps some
+ * sixty libraries (GLib, GnuTLS, curl, krb5, ICU, ...) into every nestvirtd, including those on
+ * hosts without libvirt; loaded, it costs only the hosts that use it.
  */
 
 #include <libvirt/libvirt.h>
@@ -15,7 +13,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 
-#define NV_DLSYM_PROTOTYPE(symbol) extern typeof(symbol) *sym_##symbol
+#include "dl-util.h"
 
 NV_DLSYM_PROTOTYPE(virConnectBaselineHypervisorCPU);
 NV_DLSYM_PROTOTYPE(virConnectClose);
@@ -66,11 +64,7 @@ NV_DLSYM_PROTOTYPE(xmlSetProp);
 NV_DLSYM_PROTOTYPE(xmlUnlinkNode);
 NV_DLSYM_PROTOTYPE(xmlUnsetProp);
 
-/* Loads libvirt.so.0 and every sym_vir* pointer, all or none; again after success is a no-op. 0,
- * -EOPNOTSUPP when the library cannot be loaded (not installed), -ENXIO when it lacks a symbol
- * (too old); then dlopen_error() says why. */
+/* Loads libvirt.so.0 and every sym_vir* pointer, all or none (dlopen_many()). */
 int dlopen_libvirt(void);
 /* The same for libxml2.so.2 and the sym_xml* pointers. */
 int dlopen_libxml2(void);
-/* The dynamic loader's message for the last failed dlopen_*() call, never NULL. */
-const char *dlopen_error(void);

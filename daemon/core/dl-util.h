@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Libraries loaded with dlopen() on first use, so that a daemon that does not need one does not
+ * map it (and everything it links). Code is compiled against the library's headers and calls
+ * sym_* pointers that stay NULL until the library's dlopen_*() call succeeded. Single-threaded, as
+ * the daemon is.
+ */
+
+#define NV_DLSYM_PROTOTYPE(symbol) extern typeof(symbol) *sym_##symbol
+#define NV_DLSYM_DEFINE(symbol)    typeof(symbol) *sym_##symbol = NULL
+/* One symbol for dlopen_many(): where it goes, and its name. */
+#define NV_DLSYM_ARG(symbol) (void **) &sym_##symbol, #symbol
+
+/* Opens filename into *dlp and fills the (void **, name) pairs that follow, up to a NULL: every
+ * pointer or none, so that a library too old for one symbol is not half used. Again after success
+ * is a no-op. 0, -EOPNOTSUPP when the library cannot be loaded (not installed), -ENXIO when it
+ * lacks a symbol (too old); then dlopen_error() says why. */
+int dlopen_many(void **dlp, const char *filename, ...);
+
+/* The dynamic loader's message for the last failed dlopen_*() call, never NULL. */
+const char *dlopen_error(void);
