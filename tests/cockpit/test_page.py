@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import unittest
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -104,4 +103,4 @@ class PageTest(CockpitTestCase):
 
 
 if __name__ == '__main__':
-    unittest.main()
+    sys.exit(nvtest.main())
