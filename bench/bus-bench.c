@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The sd-bus client of bench/run.sh. It talks to the bus in $DBUS_SYSTEM_BUS_ADDRESS only and
- * refuses to run without it, so it never reaches the real system bus.
+ * The sd-bus client of the bench scripts (and of run-toggle.sh's guest). It talks to the bus in
+ * $DBUS_SYSTEM_BUS_ADDRESS only and refuses to run without it, so it never reaches the real
+ * system bus.
  *
  *   nv-bench-bus getall DEST PATH IFACE N      N GetAll(IFACE) calls, one at a time, after 100
  *                                              untimed ones: "n=N p50_us=.. p99_us=.. mean_us=.."
@@ -23,16 +24,29 @@
  *                                              (e.g. org.nestvirt.NestVirt1.Subscribe) called on
  *                                              NAME's object when given; prints "SUBSCRIBED" and
  *                                              stays connected until stdin reaches end of file
+ *   nv-bench-bus toggle MODULE 0|1 SEC         SetNested(VALUE, runtime) on nestvirtd, at most
+ *                                              SEC seconds, then until MODULE's nested parameter
+ *                                              in sysfs reads VALUE (same bound): "reply_ms=..
+ *                                              sysfs_ms=.." both from the call
+ *   nv-bench-bus toggle-cmd MODULE 0|1 SEC 'CMD ARGS'...
+ *                                              the same for commands run one after the other
+ *                                              (split at spaces; the first failure stops), e.g.
+ *                                              'modprobe -r kvm_amd' 'modprobe kvm_amd nested=0';
+ *                                              reply_ms is when the last one exited
+ * The toggles change the live KVM module of the machine they run on: bench/run-toggle.sh runs
+ * them inside its QEMU guest only.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 #include <unistd.h>
@@ -368,9 +382,132 @@ static int run_subscribe(sd_bus *bus, const char *name, const char *method)
         }
 }
 
+/* Whether MODULE's nested parameter reads WANT: kvm_intel says Y/N, kvm_amd 1/0. */
+static bool nested_is(const char *module, int want)
+{
+        char path[256], c = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/sys/module/%s/parameters/nested", module);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        if (fread(&c, 1, 1, f) != 1)
+                c = 0;
+        fclose(f);
+        return want ? (c == '1' || c == 'Y' || c == 'y') : (c == '0' || c == 'N' || c == 'n');
+}
+
+/* After the change returned at reply (start at start): polls sysfs until it reads want, at most
+ * until deadline, and prints both times. */
+static int report_toggle(const char *module, int want, double start, double reply, unsigned seconds)
+{
+        double deadline = start + seconds * 1e6;
+
+        while (!nested_is(module, want)) {
+                if (now_us() > deadline) {
+                        fprintf(stderr,
+                                "nv-bench-bus: /sys/module/%s/parameters/nested did not read %d "
+                                "within %u s of the call\n",
+                                module, want, seconds);
+                        return 1;
+                }
+                usleep(200);
+        }
+        printf("reply_ms=%.2f sysfs_ms=%.2f\n", (reply - start) / 1e3, (now_us() - start) / 1e3);
+        return 0;
+}
+
+static int run_toggle(sd_bus *bus, const char *module, int want, unsigned seconds)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        double start;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.nestvirt.NestVirt1", "/org/nestvirt/NestVirt1",
+                "org.nestvirt.NestVirt1", "SetNested");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "bt", want, (uint64_t) 1);
+        if (r < 0) {
+                fprintf(stderr, "nv-bench-bus: SetNested: %s\n", strerror(-r));
+                return 1;
+        }
+        start = now_us();
+        r = sd_bus_call(bus, m, (uint64_t) seconds * 1000000, &error, &reply);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+        if (r < 0) {
+                fprintf(stderr, "nv-bench-bus: SetNested(%d, runtime) within %u s: %s: %s\n", want, seconds,
+                        error.name ? error.name : "-", error.message ? error.message : strerror(-r));
+                sd_bus_error_free(&error);
+                return 1;
+        }
+        return report_toggle(module, want, start, now_us(), seconds);
+}
+
+static void on_alarm(int sig)
+{
+        (void) sig; /* only interrupts waitpid() */
+}
+
+/* Runs CMD (split at spaces) with its output on stderr; until deadline at most (the bound of
+ * SECONDS from the first command). */
+static int run_cmd(const char *cmd, double deadline, unsigned seconds)
+{
+        char buf[512], *argv[32], *save = NULL;
+        double left = (deadline - now_us()) / 1e6;
+        int n = 0, status;
+        pid_t pid;
+
+        snprintf(buf, sizeof(buf), "%s", cmd);
+        for (char *w = strtok_r(buf, " ", &save); w && n < 31; w = strtok_r(NULL, " ", &save))
+                argv[n++] = w;
+        argv[n] = NULL;
+        if (n == 0 || left <= 0)
+                return 1;
+        pid = fork();
+        if (pid < 0)
+                return 1;
+        if (pid == 0) {
+                dup2(STDERR_FILENO, STDOUT_FILENO);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        alarm((unsigned) left + 1);
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR || now_us() > deadline) {
+                        kill(pid, SIGKILL);
+                        waitpid(pid, NULL, 0);
+                        fprintf(stderr,
+                                "nv-bench-bus: '%s' did not finish within %u s of the first command\n", cmd,
+                                seconds);
+                        return 1;
+                }
+        }
+        alarm(0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "nv-bench-bus: '%s' failed (wait status %d)\n", cmd, status);
+                return 1;
+        }
+        return 0;
+}
+
+static int run_toggle_cmd(const char *module, int want, unsigned seconds, char **cmds, int n)
+{
+        struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: waitpid() returns */
+        double start = now_us(), deadline = start + seconds * 1e6;
+
+        sigaction(SIGALRM, &sa, NULL);
+        for (int i = 0; i < n; i++)
+                if (run_cmd(cmds[i], deadline, seconds) != 0)
+                        return 1;
+        return report_toggle(module, want, start, now_us(), seconds);
+}
+
 int main(int argc, char **argv)
 {
-        sd_bus *bus;
+        sd_bus *bus = NULL;
         int r = 2;
 
         if (argc < 2)
@@ -427,6 +564,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[1], "subscribe") == 0 && (argc == 3 || argc == 4)) {
                 bus = open_private_system_bus();
                 r = run_subscribe(bus, argv[2], argc == 4 ? argv[3] : NULL);
+        } else if (strcmp(argv[1], "toggle") == 0 && argc == 5 &&
+                (strcmp(argv[3], "0") == 0 || strcmp(argv[3], "1") == 0)) {
+                bus = open_private_system_bus();
+                r = run_toggle(bus, argv[2], argv[3][0] == '1', (unsigned) strtoul(argv[4], NULL, 10));
+        } else if (strcmp(argv[1], "toggle-cmd") == 0 && argc >= 6 &&
+                (strcmp(argv[3], "0") == 0 || strcmp(argv[3], "1") == 0)) {
+                r = run_toggle_cmd(argv[2], argv[3][0] == '1', (unsigned) strtoul(argv[4], NULL, 10),
+                        argv + 5, argc - 5);
         } else
                 goto usage;
         sd_bus_flush_close_unref(bus);
@@ -436,7 +581,8 @@ usage:
                 "usage: %s getall DEST PATH IFACE N | coldstart DEST PATH IFACE |\n"
                 "       call DEST PATH IFACE MEMBER N | managed DEST PATH N |\n"
                 "       edit DEST OBJPATH SRC DST SECONDS | pid NAME |\n"
-                "       wait-owner NAME yes|no SECONDS | subscribe NAME [INTERFACE.METHOD]\n",
+                "       wait-owner NAME yes|no SECONDS | subscribe NAME [INTERFACE.METHOD] |\n"
+                "       toggle MODULE 0|1 SECONDS | toggle-cmd MODULE 0|1 SECONDS 'CMD ARGS'...\n",
                 argv[0]);
         return 2;
 }

@@ -3,7 +3,7 @@
 # Shared by the bench scripts (bash): `. "$(dirname "$0")/lib.sh"; bench_args "$@"` checks that the
 # first argument is a configured meson build directory and sets build (its absolute path) and src
 # (the source tree's); it exits with status 2 and a usage line otherwise. Then the private bus
-# (serve_start, serve_stop) and the arithmetic of the tables (field, median).
+# (serve_start, serve_stop) and the arithmetic of the tables (field, ratio, median).
 
 bench_args() {
         build=${1:-}
@@ -64,6 +64,8 @@ serve_stop() {
 field() {
         sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
 }
+# ratio A B: A / B with two decimals, or "-" when B is 0 or not a number.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 # median NUMBER...: the median, or "-" for none.
 median() {
         printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {

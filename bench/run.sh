@@ -12,9 +12,11 @@
 # idle window; BENCH_IDLE_ROUNDS (BENCH_ROUNDS) idle windows; BENCH_COUNTS ("1000 5000 10000")
 # and RUNS (5) for VM discovery (bench/run-vm-discovery.sh); BENCH_SKIP_DISCOVERY=1 leaves it out;
 # BENCH_INV_COUNTS ("100 1000") and BENCH_INV_ROUNDS (BENCH_ROUNDS) for the inventory at scale
-# (bench/run-inventory.sh, its own bus); BENCH_SKIP_INVENTORY=1 leaves it out.
+# (bench/run-inventory.sh, its own bus); BENCH_SKIP_INVENTORY=1 leaves it out;
+# BENCH_TOGGLE_ROUNDS (BENCH_ROUNDS) for the live toggle in the kernel tier (bench/run-toggle.sh,
+# a QEMU guest); BENCH_SKIP_TOGGLE=1 leaves it out.
 #   quick: BENCH_ROUNDS=2 BENCH_CALLS=2000 BENCH_MEM_CALLS=20000 BENCH_IDLE_SECONDS=5 \
-#          BENCH_COUNTS=1000 RUNS=3 BENCH_INV_ROUNDS=3 bench/run.sh build
+#          BENCH_COUNTS=1000 RUNS=3 BENCH_INV_ROUNDS=3 BENCH_TOGGLE_ROUNDS=1 bench/run.sh build
 #
 # The bus is tests/bus/nvtest.py serve: a private dbus-daemon with the project's policy, nestvirtd
 # bus-activated from BUILD on the fixture host amd-host (NESTVIRT_ROOT plus the preload library
@@ -30,7 +32,8 @@
 # (SIGTERM the running instance, wait until its name is gone, then time one GetAll that activates
 # it, until the reply); wake-ups while idle (the third field of /proc/PID/task/*/schedstat, the
 # number of times each thread was scheduled in, summed, read from outside at both ends of the
-# window), without and with a subscriber; VM discovery against fuser and lsof.
+# window), without and with a subscriber; VM discovery against fuser and lsof; the inventory at
+# scale; the live toggle, SetNested and nestvirtctl against modprobe -r && modprobe in one guest.
 #
 # systemd-hostnamed exits after 30 s without calls (DEFAULT_EXIT_USEC, not configurable), so its
 # idle window is at most 25 s; nestvirtd's idle timeout is set above the window. hostnamed has no
@@ -108,7 +111,6 @@ busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --activatable list | grep -q "^$HN "
 
 # -- helpers ------------------------------------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 name_of() { [ "$1" = nv ] && echo $NV || echo $HN; }
 path_of() { [ "$1" = nv ] && echo $NV_PATH || echo $HN_PATH; }
 getall() { # getall nv|hn N
@@ -240,7 +242,13 @@ idle_window() {
                                 { say "the subscriber of $(name_of "$d") did not subscribe within 10 s"; exit 1; }
                 done
         fi
-        sleep 1 # what the calls caused is over
+        # What the calls caused is over once neither daemon ran for a second (sd_bus_track's
+        # AddMatch for a subscriber is answered after the reply; on a loaded machine, later).
+        for ((t = 0; t < 10; t++)); do
+                nv0=$(wakeups "${PID[nv]}") hn0=$(wakeups "${PID[hn]}")
+                sleep 1
+                [ "$nv0" = "$(wakeups "${PID[nv]}")" ] && [ "$hn0" = "$(wakeups "${PID[hn]}")" ] && break
+        done
         nv0=$(wakeups "${PID[nv]}")
         hn0=$(wakeups "${PID[hn]}")
         sleep "$hn_window"
@@ -287,6 +295,25 @@ if [ "${BENCH_SKIP_INVENTORY:-0}" != 1 ]; then
         inv=$(BENCH_INV_ROUNDS="${BENCH_INV_ROUNDS:-$rounds}" "$src/bench/run-inventory.sh" "$build" |
                 grep '^inventory ')
         echo "$inv" >&2
+fi
+
+# -- the live toggle in the kernel tier (a QEMU guest, after the rest) ---------------------------
+
+toggle="" toggle_why=""
+if [ "${BENCH_SKIP_TOGGLE:-0}" != 1 ]; then
+        say "live toggle in the kernel tier (${BENCH_TOGGLE_ROUNDS:-$rounds} rounds)"
+        if toggle=$(BENCH_TOGGLE_ROUNDS="${BENCH_TOGGLE_ROUNDS:-$rounds}" "$src/bench/run-toggle.sh" "$build" \
+                2>"$work/toggle.err"); then
+                cat "$work/toggle.err" >&2
+                toggle=$(grep '^toggle ' <<<"$toggle")
+                echo "$toggle" >&2
+        else
+                # The kernel tier could not run here: the row says why instead of disappearing.
+                cat "$work/toggle.err" >&2
+                toggle=""
+                toggle_why=$(grep -v '^ *$' "$work/toggle.err" | tail -1 || true)
+                toggle_why=${toggle_why:-bench/run-toggle.sh failed without a message}
+        fi
 fi
 
 # -- the table --------------------------------------------------------------------------------
@@ -347,5 +374,16 @@ if [ -n "$inv" ]; then
                 row "6. one config edit to signal, ms, $b vs $a" "$(field edit_ms "$l")" "$(field edit_ms "$first")"
         done <<<"$inv"
 fi
+if [ -n "$toggle" ]; then
+        # run-toggle.sh: "toggle how=nestvirtd|nestvirtctl|modprobe|rmmod n=.. reply_ms=.. sysfs_ms=..".
+        t() { field "$2" "$(grep " how=$1 " <<<"$toggle")"; }
+        row "7. toggle, SetNested reply, ms (vs modprobe)" "$(t nestvirtd reply_ms)" "$(t modprobe reply_ms)"
+        row "7. toggle, to sysfs value, ms (vs modprobe)" "$(t nestvirtd sysfs_ms)" "$(t modprobe sysfs_ms)"
+        row "7. toggle, to sysfs value, ms (vs rmmod)" "$(t nestvirtd sysfs_ms)" "$(t rmmod sysfs_ms)"
+        row "7. toggle, nestvirtctl, ms (vs modprobe)" "$(t nestvirtctl sysfs_ms)" "$(t modprobe sysfs_ms)"
+elif [ "${BENCH_SKIP_TOGGLE:-0}" != 1 ]; then
+        row "7. live toggle (kernel tier): not measured" - - -
+fi
 echo
+[ -z "$toggle_why" ] || echo "Row 7 not measured: $toggle_why"
 echo "Per round: GetAll p50 nv [${P50[nv]# }] hn [${P50[hn]# }]; cold ms nv [${COLD[nv]# }] hn [${COLD[hn]# }]"

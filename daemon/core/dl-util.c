@@ -21,8 +21,10 @@ int dlopen_many(void **dlp, const char *filename, ...)
         if (*dlp)
                 return 0;
 
-        /* NODELETE: the pointers stay valid whatever happens to the handle. */
-        dl = dlopen(filename, RTLD_NOW | RTLD_NODELETE);
+        /* NODELETE: the pointers stay valid whatever happens to the handle. GLOBAL, and the
+         * lookup through RTLD_DEFAULT below: symbols resolve as a linked library's would, so a
+         * preload library interposes on them too (the QEMU tier's break-guard does). */
+        dl = dlopen(filename, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
         if (!dl) {
                 snprintf(last_error, sizeof(last_error), "%s", dlerror());
                 return -EOPNOTSUPP;
@@ -38,7 +40,7 @@ int dlopen_many(void **dlp, const char *filename, ...)
                         break;
                 name = va_arg(ap, const char *);
                 (void) dlerror();
-                p = dlsym(dl, name);
+                p = dlsym(RTLD_DEFAULT, name);
                 if (!p) {
                         const char *e = dlerror();
 

@@ -26,7 +26,9 @@ NV_GUARD_CHECKS="guard-disable-refused-vmsrunning guard-disable-module-untouched
 NV_SELFTEST_BASELINE="boot-kvm-amd-loads bus-starts daemon-starts status-vendor-amd
         runtime-disable-reloads runtime-enable-reloads"
 
-# Builds the initramfs into $work/fast-initrd.gz.
+# Builds the initramfs into $work/fast-initrd.gz. nv_fast_initramfs [HOOK]: HOOK ROOT, when
+# given, adds to the tree before it is packed (bench/run-toggle.sh adds a mode of its own).
+# shellcheck disable=SC2120 # the tiers here pass no hook
 nv_fast_initramfs() {
         r=$work/fast-root
         rm -rf "$r"
@@ -68,6 +70,7 @@ nv_fast_initramfs() {
         printf 'passwd: files\ngroup: files\n' >"$r/etc/nsswitch.conf"
         od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"
         echo >>"$r/etc/machine-id"
+        [ -z "${1:-}" ] || "$1" "$r"
 
         (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$work/fast-initrd.gz" ||
                 nv_die "cannot pack the initramfs"

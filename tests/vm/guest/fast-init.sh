@@ -9,6 +9,8 @@
 #   nestvirt.mode=hang    the diagnostics' own test: a step that never returns, then a guest
 #                         that waits forever (see hang.sh)
 #   nestvirt.break_guard=1  the daemon runs with LD_PRELOAD=libnv-break-guard.so (self-test)
+#   nestvirt.mode=OTHER   /usr/lib/nestvirt-test/mode-OTHER.sh, when the initramfs carries one
+#                         (bench/run-toggle.sh), sourced here with these helpers
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export LANG=C HOME=/root
@@ -73,6 +75,26 @@ start_daemon() {
         nv_wait_for 30 nv-bus get Version >/dev/null
 }
 
+# The bus, then the daemon: PASS bus-starts and daemon-starts, or FAIL the first that did not
+# start and return non-zero.
+start_bus_and_daemon() {
+        start_bus || { nv_fail bus-starts "dbus-daemon: $(cat /tmp/dbus.log)"; return 1; }
+        nv_pass bus-starts
+        start_daemon || { nv_fail daemon-starts "nestvirtd did not appear on the bus"; return 1; }
+        nv_pass daemon-starts
+}
+
+# kvm_amd (boot-kvm-amd-loads), then the bus and the daemon; non-zero when any of them failed.
+start_amd() {
+        if modprobe_step kvm_amd >/tmp/modprobe.log 2>&1 && nv_is_loaded kvm_amd && [ -c /dev/kvm ]; then
+                nv_pass boot-kvm-amd-loads
+        else
+                nv_fail boot-kvm-amd-loads "modprobe kvm_amd: $(cat /tmp/modprobe.log)"
+                return 1
+        fi
+        start_bus_and_daemon
+}
+
 # nestvirtctl's change verbs (enable/disable) when this build has them, else the same call made
 # with nv-bus; either way the outcome is checked in sysfs, not in the client's words.
 have_ctl_verbs() {
@@ -113,17 +135,7 @@ status_json() {
 # ---------------------------------------------------------------------------------------------
 run_amd() {
         nv_check boot-svm-flag "no svm in /proc/cpuinfo under -cpu max" grep -qw svm /proc/cpuinfo
-        if modprobe_step kvm_amd >/tmp/modprobe.log 2>&1 && nv_is_loaded kvm_amd && [ -c /dev/kvm ]; then
-                nv_pass boot-kvm-amd-loads
-        else
-                nv_fail boot-kvm-amd-loads "modprobe kvm_amd: $(cat /tmp/modprobe.log)"
-                return
-        fi
-
-        start_bus || { nv_fail bus-starts "dbus-daemon: $(cat /tmp/dbus.log)"; return; }
-        nv_pass bus-starts
-        start_daemon || { nv_fail daemon-starts "nestvirtd did not appear on the bus"; return; }
-        nv_pass daemon-starts
+        start_amd || return
 
         # --- status: the real host model ---
         live=$(nv_sysfs_nested kvm_amd)
@@ -295,10 +307,7 @@ run_intel() {
         nv_check boot-kvm-intel-refuses "kvm_intel loaded without VMX" \
                 sh -c '! timeout 60 /sbin/modprobe kvm_intel 2>/dev/null && [ ! -d /sys/module/kvm_intel ]'
 
-        start_bus || { nv_fail bus-starts "dbus-daemon: $(cat /tmp/dbus.log)"; return; }
-        nv_pass bus-starts
-        start_daemon || { nv_fail daemon-starts "nestvirtd did not appear on the bus"; return; }
-        nv_pass daemon-starts
+        start_bus_and_daemon || return
 
         nv_run 60 "nestvirtctl status" nestvirtctl status >/tmp/status.txt 2>&1
         sed 's/^/status: /' /tmp/status.txt | nv_console
@@ -345,6 +354,13 @@ case $mode in
 amd) run_amd ;;
 intel) run_intel ;;
 hang) run_hang ;;
-*) nv_fail boot-mode "unknown nestvirt.mode=$mode" ;;
+*)
+        if [ -f "/usr/lib/nestvirt-test/mode-$mode.sh" ]; then
+                # shellcheck disable=SC1090 # added by the initramfs' builder (bench/toggle-guest.sh)
+                . "/usr/lib/nestvirt-test/mode-$mode.sh"
+        else
+                nv_fail boot-mode "unknown nestvirt.mode=$mode"
+        fi
+        ;;
 esac
 exit 0
