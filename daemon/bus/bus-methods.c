@@ -228,7 +228,11 @@ int method_set_nested(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
         /* Nothing to do: success at once, without authorization. */
         live_change = (flags & NV_SET_RUNTIME) && d->host->nested != want;
-        persistent_change = (flags & NV_SET_PERSISTENT) && !nv_dropin_matches(want);
+        /* A built-in module ignores the drop-in: what counts is the value of its next boot. */
+        if (d->host->module_state == NV_MODULE_BUILTIN)
+                persistent_change = (flags & NV_SET_PERSISTENT) && d->host->config.next_load != want;
+        else
+                persistent_change = (flags & NV_SET_PERSISTENT) && !nv_dropin_matches(want);
         if (d->host->module && !live_change && !persistent_change)
                 return reply_state(m, d->host);
 

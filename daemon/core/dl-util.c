@@ -9,7 +9,7 @@
 
 static char last_error[256] = "";
 
-int dlopen_many(void **dlp, const char *filename, ...)
+int dlopen_many(void **dlp, const char *filename, int flags, ...)
 {
         void *dl;
         va_list ap;
@@ -21,16 +21,15 @@ int dlopen_many(void **dlp, const char *filename, ...)
         if (*dlp)
                 return 0;
 
-        /* NODELETE: the pointers stay valid whatever happens to the handle. GLOBAL, and the
-         * lookup through RTLD_DEFAULT below: symbols resolve as a linked library's would, so a
-         * preload library interposes on them too (the QEMU tier's break-guard does). */
-        dl = dlopen(filename, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
+        /* NODELETE: the pointers stay valid whatever happens to the handle. */
+        dl = dlopen(filename,
+                RTLD_NOW | RTLD_NODELETE | (flags & NV_DLOPEN_INTERPOSABLE ? RTLD_GLOBAL : RTLD_LOCAL));
         if (!dl) {
                 snprintf(last_error, sizeof(last_error), "%s", dlerror());
                 return -EOPNOTSUPP;
         }
 
-        va_start(ap, filename);
+        va_start(ap, flags);
         for (;;) {
                 void **sym = va_arg(ap, void **);
                 const char *name;
@@ -40,7 +39,10 @@ int dlopen_many(void **dlp, const char *filename, ...)
                         break;
                 name = va_arg(ap, const char *);
                 (void) dlerror();
-                p = dlsym(RTLD_DEFAULT, name);
+                /* The library must have it; an interposer, if any, is what the program would call. */
+                p = dlsym(dl, name);
+                if (p && (flags & NV_DLOPEN_INTERPOSABLE))
+                        p = dlsym(RTLD_DEFAULT, name) ?: p;
                 if (!p) {
                         const char *e = dlerror();
 
@@ -54,7 +56,7 @@ int dlopen_many(void **dlp, const char *filename, ...)
 
         if (r < 0) {
                 /* Back to none: the pointers filled before the missing one are reset. */
-                va_start(ap, filename);
+                va_start(ap, flags);
                 for (void **sym; (sym = va_arg(ap, void **));) {
                         (void) va_arg(ap, const char *);
                         *sym = NULL;

@@ -16,8 +16,14 @@
 /* Opens filename into *dlp and fills the (void **, name) pairs that follow, up to a NULL: every
  * pointer or none, so that a library too old for one symbol is not half used. Again after success
  * is a no-op. 0, -EOPNOTSUPP when the library cannot be loaded (not installed), -ENXIO when it
- * lacks a symbol (too old); then dlopen_error() says why. */
-int dlopen_many(void **dlp, const char *filename, ...);
+ * lacks a symbol (too old); then dlopen_error() says why. A library that lacks a symbol stays
+ * mapped (NODELETE), unused. */
+int dlopen_many(void **dlp, const char *filename, int flags, ...);
+
+/* flags for dlopen_many(): the library's symbols resolve as a linked library's would (global
+ * scope, RTLD_DEFAULT), so that a preload library interposes on them too; the QEMU tier's
+ * break-guard does, for libkmod. */
+#define NV_DLOPEN_INTERPOSABLE 1
 
 /* The dynamic loader's message for the last failed dlopen_*() call, never NULL. */
 const char *dlopen_error(void);

@@ -36,7 +36,7 @@ static int load_module_facts(NvHost *h)
         /* A built-in module has its parameters in sysfs too. */
         if (h->module_state == NV_MODULE_LOADED || h->module_state == NV_MODULE_BUILTIN)
                 h->nested = nv_module_read_nested(h->module);
-        return 0;
+        return f.config_error;
 }
 
 int nv_host_load(NvHost **ret)
@@ -201,7 +201,7 @@ static int settings_copy(const NvNestedSetting *from, size_t n, NvNestedSetting 
         l = calloc(n, sizeof(NvNestedSetting));
         if (!l)
                 return -ENOMEM;
-        *ret = l; /* the caller's cleanup frees what was copied so far */
+        *ret = l; /* the caller's cleanup frees what was copied so far, all n entries */
         for (size_t i = 0; i < n; i++) {
                 l[i].effect = from[i].effect;
                 if (dup_ptr(from[i].source, &l[i].source) < 0 || dup_ptr(from[i].value, &l[i].value) < 0)
@@ -232,12 +232,13 @@ static int facts_copy(const NvHost *old, NvHost *h)
                 dup_ptr(old->virt.hypervisor, &h->virt.hypervisor) < 0 ||
                 dup_ptr(oc->source, &c->source) < 0)
                 return -ENOMEM;
+        /* The counts first: the array is zeroed, so a copy that stops halfway is freed whole. */
+        c->n_settings = oc->n_settings;
         if (settings_copy(oc->settings, oc->n_settings, &c->settings) < 0)
                 return -ENOMEM;
-        c->n_settings = oc->n_settings;
+        c->n_ignored = oc->n_ignored;
         if (settings_copy(oc->ignored, oc->n_ignored, &c->ignored) < 0)
                 return -ENOMEM;
-        c->n_ignored = oc->n_ignored;
         if (oc->overridden) {
                 c->overridden = strv_copy(oc->overridden);
                 if (!c->overridden)

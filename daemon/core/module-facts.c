@@ -2,10 +2,13 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,9 +40,11 @@ static int read_here(const char *release, const char *module, NvNested kernel_de
         r = nv_module_get_state(ctx, module, &f.state, &f.refcnt);
         if (r < 0)
                 return r;
-        r = nv_nested_config_read(module, f.state == NV_MODULE_BUILTIN, kernel_default, &f.config);
-        if (r < 0)
-                return r;
+        /* The state stands without the configuration, as the host's other facts do. */
+        f.config_error =
+                nv_nested_config_read(module, f.state == NV_MODULE_BUILTIN, kernel_default, &f.config);
+        if (f.config_error > 0)
+                f.config_error = 0;
         *ret = f;
         return 0;
 }
@@ -84,6 +89,9 @@ static void put_facts(FILE *f, int r, const NvModuleFacts *m)
                 return;
         put_num(f, m->state);
         put_num(f, m->refcnt);
+        put_num(f, m->config_error);
+        if (m->config_error < 0)
+                return;
         put_settings(f, m->config.settings, m->config.n_settings);
         put_num(f, m->config.next_load);
         put_opt(f, m->config.source);
@@ -174,11 +182,12 @@ static int get_facts(Reader *rd, NvModuleFacts *m)
         long long v, n;
         int r;
 
+        /* The child's failures, not this process's: its -ENOMEM does not end the caller. */
         r = get_num(rd, -4095, 0, &v);
         if (r < 0)
                 return r;
         if (v < 0)
-                return (int) v;
+                return v == -ENOMEM ? -EPROTO : (int) v;
         r = get_num(rd, 0, NV_MODULE_BUILTIN, &v);
         if (r < 0)
                 return r;
@@ -187,6 +196,13 @@ static int get_facts(Reader *rd, NvModuleFacts *m)
         if (r < 0)
                 return r;
         m->refcnt = (unsigned) v;
+        r = get_num(rd, -4095, 0, &v);
+        if (r < 0)
+                return r;
+        if (v < 0) {
+                m->config_error = v == -ENOMEM ? -EPROTO : (int) v;
+                return rd->p == rd->end ? 0 : -EPROTO;
+        }
         r = get_settings(rd, &m->config.settings, &m->config.n_settings);
         if (r < 0)
                 return r;
@@ -224,8 +240,15 @@ _Noreturn static void child_answer(int fd, const char *release, const char *modu
         NvModuleFacts m = {};
         char *buf = NULL;
         size_t size = 0;
+        sigset_t none;
         FILE *f;
         int r;
+
+        /* The parent's event loop blocks signals it reads through signalfd; here they end the
+         * child as usual, and so does the parent's end. */
+        (void) sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
         r = read_here(release, module, kernel_default, &m);
         f = open_memstream(&buf, &size);
@@ -233,7 +256,7 @@ _Noreturn static void child_answer(int fd, const char *release, const char *modu
                 _exit(EXIT_FAILURE);
         put_facts(f, r, &m);
         nv_module_facts_done(&m);
-        if (fclose(f) != 0)
+        if (ferror(f) || fclose(f) != 0)
                 _exit(EXIT_FAILURE);
         for (size_t done = 0; done < size;) {
                 ssize_t n = write(fd, buf + done, size - done);
@@ -247,13 +270,51 @@ _Noreturn static void child_answer(int fd, const char *release, const char *modu
         _exit(EXIT_SUCCESS);
 }
 
+/* Everything the child writes, until end of file or the deadline (then -ETIMEDOUT). */
+static int read_answer(int fd, char **buf, size_t *size)
+{
+        long long deadline = nv_now_ms() + NV_MODULE_FACTS_TIMEOUT_SEC * 1000LL;
+        size_t allocated = 0;
+
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                long long left = deadline - nv_now_ms();
+                ssize_t n;
+                int r;
+
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, (int) left);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r <= 0)
+                        continue;
+
+                if (allocated - *size < 4096) {
+                        char *m = realloc(*buf, allocated + 16384);
+                        if (!m)
+                                return -ENOMEM;
+                        *buf = m;
+                        allocated += 16384;
+                }
+                n = read(fd, *buf + *size, allocated - *size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return 0;
+                *size += (size_t) n;
+        }
+}
+
 static int read_isolated(
         const char *release, const char *module, NvNested kernel_default, NvModuleFacts *ret)
 {
         _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
         NvModuleFacts m = {};
-        int fds[2], status, r = 0;
+        int fds[2], status, r;
+        size_t size = 0;
         pid_t pid;
 
         if (pipe2(fds, O_CLOEXEC) < 0)
@@ -271,36 +332,17 @@ static int read_isolated(
         }
         close(fds[1]);
 
-        /* Until end of file: the child only reads files, as this process would have. */
-        for (;;) {
-                ssize_t n;
-
-                if (allocated - size < 4096) {
-                        char *p = realloc(buf, allocated + 16384);
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        buf = p;
-                        allocated += 16384;
-                }
-                n = read(fds[0], buf + size, allocated - size);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        r = -errno;
-                if (n <= 0)
-                        break;
-                size += (size_t) n;
-        }
+        /* The child only reads files, but one of them may be a FIFO or on a mount that hangs. */
+        r = read_answer(fds[0], &buf, &size);
         close(fds[0]);
-
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
-                        return -errno;
-        if (r < 0)
+                        return r < 0 ? r : -errno;
+        if (r == -ENOMEM)
                 return r;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return -EPROTO;
 
         r = get_facts(&(Reader){ buf, buf + size }, &m);

@@ -286,9 +286,10 @@ fail:
         return r;
 }
 
+/* l may be NULL whatever n says: an allocation that failed. */
 static void settings_free(NvNestedSetting *l, size_t n)
 {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; l && i < n; i++) {
                 free(l[i].source);
                 free(l[i].value);
         }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f)  __attribute__((cleanup(f)))
@@ -41,6 +42,15 @@ static inline void closep(int *fd)
                 if (*p)                         \
                         func(*p);               \
         }
+
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+static inline long long nv_now_ms(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static inline bool streq(const char *a, const char *b)
 {

@@ -4,6 +4,7 @@
  * (LD_PRELOAD), which shows libkmod the fixture's /sys/module and /proc/cmdline.
  */
 #include <check.h>
+#include <sys/stat.h>
 
 #include "fixture.h"
 #include "host.h"
@@ -362,6 +363,27 @@ done:
 }
 END_TEST
 
+/* A modprobe.d file that never answers (a FIFO without a writer) hangs libkmod; the child that
+ * asks it is ended at the deadline and the caller gets -EPROTO instead of waiting forever. */
+START_TEST(test_host_isolated_hang)
+{
+        _cleanup_free_ char *release = NULL, *fifo = NULL;
+        NvModuleFacts facts = {};
+        NvFixture *f = NULL;
+
+        ck_assert_int_eq(nv_fixture_new("amd-host", &f), 0);
+        ck_assert_int_eq(nv_fixture_write(f, "/etc/modprobe.d/kvm.conf", "options kvm_amd nested=1\n"), 0);
+        ck_assert_int_ge(asprintf(&fifo, "%s/etc/modprobe.d/hang.conf", f->root), 0);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        ck_assert_int_eq(nv_kernel_release(&release), 0);
+
+        nv_module_facts_isolate(true);
+        ck_assert_int_eq(nv_module_facts_read(release, "kvm_amd", E, &facts), -EPROTO);
+        nv_module_facts_isolate(false);
+        nv_fixture_free(f);
+}
+END_TEST
+
 /* Every host under tests/fixtures/hosts has expectations here, and every expectation a host;
  * the check-* hosts belong to tests/findings. */
 START_TEST(test_all_hosts_covered)
@@ -498,6 +520,7 @@ static Suite *host_suite(void)
 
         tcase_add_loop_test(tc, test_host, 0, (int) ELEMENTSOF(hosts));
         tcase_add_loop_test(tc, test_host_isolated, 0, (int) ELEMENTSOF(hosts));
+        tcase_add_test(tc, test_host_isolated_hang);
         tcase_add_test(tc, test_all_hosts_covered);
         tcase_add_test(tc, test_snapshot_is_fresh);
         tcase_add_test(tc, test_arguments_end_across_files);

@@ -53,7 +53,7 @@ static void *libvirt_dl = NULL, *libxml2_dl = NULL;
 
 int dlopen_libvirt(void)
 {
-        return dlopen_many(&libvirt_dl, "libvirt.so.0", NV_DLSYM_ARG(virConnectBaselineHypervisorCPU),
+        return dlopen_many(&libvirt_dl, "libvirt.so.0", 0, NV_DLSYM_ARG(virConnectBaselineHypervisorCPU),
                 NV_DLSYM_ARG(virConnectClose), NV_DLSYM_ARG(virConnectDomainEventDeregisterAny),
                 NV_DLSYM_ARG(virConnectDomainEventRegisterAny),
                 NV_DLSYM_ARG(virConnectGetDomainCapabilities), NV_DLSYM_ARG(virConnectListAllDomains),
@@ -68,7 +68,7 @@ int dlopen_libvirt(void)
 
 int dlopen_libxml2(void)
 {
-        return dlopen_many(&libxml2_dl, "libxml2.so.2", NV_DLSYM_ARG(xmlAddChild),
+        return dlopen_many(&libxml2_dl, "libxml2.so.2", 0, NV_DLSYM_ARG(xmlAddChild),
                 NV_DLSYM_ARG(xmlAddNextSibling), NV_DLSYM_ARG(xmlAddPrevSibling),
                 NV_DLSYM_ARG(xmlBufferContent), NV_DLSYM_ARG(xmlBufferCreate), NV_DLSYM_ARG(xmlBufferFree),
                 NV_DLSYM_ARG(xmlDocCopyNode), NV_DLSYM_ARG(xmlDocGetRootElement),

@@ -27,14 +27,6 @@ const char *nv_pvesh_path(void)
         return isempty(e) ? NV_PVESH_DEFAULT : e;
 }
 
-static long long now_ms(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 typedef struct Capture {
         int fd;
         char *buf;
@@ -125,7 +117,7 @@ static int collect(Capture c[2], long long deadline, NvPveRun *run)
                                 p[n++] = (struct pollfd){ .fd = c[i].fd, .events = POLLIN };
                 if (n == 0)
                         return 0;
-                left = deadline - now_ms();
+                left = deadline - nv_now_ms();
                 if (left <= 0) {
                         run->timed_out = true;
                         return 0;
@@ -170,7 +162,7 @@ static void reap(pid_t pid, long long deadline, bool kill_now, NvPveRun *run)
                         break;
                 if (k < 0 && errno != EINTR)
                         return;
-                if (now_ms() >= deadline) {
+                if (nv_now_ms() >= deadline) {
                         run->timed_out = true;
                         kill_now = true;
                         continue;
@@ -188,7 +180,7 @@ int nv_pve_run(char *const argv[], unsigned timeout_ms, NvPveRun *ret)
         _cleanup_(nv_pve_run_done) NvPveRun run = {};
         int out[2] = { -1, -1 }, err[2] = { -1, -1 };
         Capture c[2] = { { .fd = -1 }, { .fd = -1 } };
-        long long deadline = now_ms() + timeout_ms;
+        long long deadline = nv_now_ms() + timeout_ms;
         pid_t pid;
         int r;
 
