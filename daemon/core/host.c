@@ -20,6 +20,22 @@ NvNested nv_host_kernel_default(const char *module, const char *release)
         return major > 4 || (major == 4 && minor >= 20) ? NV_NESTED_ENABLED : NV_NESTED_DISABLED;
 }
 
+static void loaded_from_sysfs(NvHost *h)
+{
+        _cleanup_free_ char *state = NULL, *refcnt = NULL, *p = NULL, *q = NULL;
+        unsigned n;
+
+        if (asprintf(&p, "/sys/module/%s/initstate", h->module) < 0 ||
+                asprintf(&q, "/sys/module/%s/refcnt", h->module) < 0)
+                return;
+        if (nv_host_read_line(p, &state) < 0 || !streq(state, "live"))
+                return;
+        h->module_state = NV_MODULE_LOADED;
+        if (nv_host_read_line(q, &refcnt) >= 0 && sscanf(refcnt, "%u", &n) == 1)
+                h->refcnt = n;
+        h->nested = nv_module_read_nested(h->module);
+}
+
 static int load_module_facts(NvHost *h)
 {
         NvModuleFacts f;
@@ -27,8 +43,14 @@ static int load_module_facts(NvHost *h)
 
         r = nv_module_facts_read(
                 h->kernel_release, h->module, nv_host_kernel_default(h->module, h->kernel_release), &f);
-        if (r < 0)
+        if (r == -ENOMEM)
                 return r;
+        if (r < 0) {
+                /* libkmod did not answer: a module in the kernel still says so in sysfs, and a
+                 * loaded module must not read as one that is not installed. */
+                loaded_from_sysfs(h);
+                return r;
+        }
         h->module_state = f.state;
         h->refcnt = f.refcnt;
         h->config = f.config;

@@ -370,6 +370,7 @@ START_TEST(test_host_isolated_hang)
         _cleanup_free_ char *release = NULL, *fifo = NULL;
         NvModuleFacts facts = {};
         NvFixture *f = NULL;
+        NvHost *h = NULL;
 
         ck_assert_int_eq(nv_fixture_new("amd-host", &f), 0);
         ck_assert_int_eq(nv_fixture_write(f, "/etc/modprobe.d/kvm.conf", "options kvm_amd nested=1\n"), 0);
@@ -379,6 +380,13 @@ START_TEST(test_host_isolated_hang)
 
         nv_module_facts_isolate(true);
         ck_assert_int_eq(nv_module_facts_read(release, "kvm_amd", E, &facts), -EPROTO);
+
+        /* The snapshot still knows the loaded module and its live value from sysfs. */
+        ck_assert_int_eq(nv_host_load(&h), 0);
+        ck_assert_int_eq(h->module_state, NV_MODULE_LOADED);
+        ck_assert_int_eq(h->nested, E);
+        ck_assert_int_eq(h->config.next_load, U);
+        nv_host_free(h);
         nv_module_facts_isolate(false);
         nv_fixture_free(f);
 }
