@@ -505,6 +505,18 @@ static int run_toggle_cmd(const char *module, int want, unsigned seconds, char *
         return report_toggle(module, want, start, now_us(), seconds);
 }
 
+/* A number of calls: 1 to 10,000,000. */
+static int parse_count(const char *s, unsigned long *ret)
+{
+        char *end;
+        unsigned long n = strtoul(s, &end, 10);
+
+        if (*end || n == 0 || n > 10000000)
+                return -EINVAL;
+        *ret = n;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         sd_bus *bus = NULL;
@@ -513,10 +525,9 @@ int main(int argc, char **argv)
         if (argc < 2)
                 goto usage;
         if (strcmp(argv[1], "getall") == 0 && argc == 6) {
-                char *end;
-                unsigned long n = strtoul(argv[5], &end, 10);
+                unsigned long n;
 
-                if (*end || n == 0 || n > 10000000)
+                if (parse_count(argv[5], &n) < 0)
                         goto usage;
                 bus = open_private_system_bus();
                 r = run_calls(&(Call){ bus, argv[2], argv[3], "org.freedesktop.DBus.Properties", "GetAll",
@@ -526,18 +537,16 @@ int main(int argc, char **argv)
                 bus = open_private_system_bus();
                 r = run_coldstart(bus, argv[2], argv[3], argv[4]);
         } else if (strcmp(argv[1], "call") == 0 && argc == 7) {
-                char *end;
-                unsigned long n = strtoul(argv[6], &end, 10);
+                unsigned long n;
 
-                if (*end || n == 0 || n > 10000000)
+                if (parse_count(argv[6], &n) < 0)
                         goto usage;
                 bus = open_private_system_bus();
                 r = run_calls(&(Call){ bus, argv[2], argv[3], argv[4], argv[5], NULL }, 5, n, false);
         } else if (strcmp(argv[1], "managed") == 0 && argc == 5) {
-                char *end;
-                unsigned long n = strtoul(argv[4], &end, 10);
+                unsigned long n;
 
-                if (*end || n == 0 || n > 10000000)
+                if (parse_count(argv[4], &n) < 0)
                         goto usage;
                 bus = open_private_system_bus();
                 r = run_calls(&(Call){ bus, argv[2], argv[3], "org.freedesktop.DBus.ObjectManager",

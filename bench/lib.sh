@@ -72,3 +72,20 @@ median() {
                 if (NR == 0) { print "-"; exit }
                 print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# stop_name NAME: SIGTERM to the owner of bus name NAME (through $client, nv-bench-bus), then waits
+# until the name is gone and the process has exited (15 s each at most), so that the next call
+# activates a fresh instance. Nothing to do when NAME has no owner.
+stop_name() {
+        local name=$1 pid t
+        pid=$("$client" pid "$name" 2>/dev/null) || return 0
+        kill "$pid"
+        "$client" wait-owner "$name" no 15 ||
+                { echo "bench: $name (pid $pid) kept its name 15 s after SIGTERM" >&2; exit 1; }
+        for ((t = 0; t < 150; t++)); do
+                kill -0 "$pid" 2>/dev/null || return 0
+                sleep 0.1
+        done
+        echo "bench: $name (pid $pid) did not exit within 15 s of SIGTERM" >&2
+        exit 1
+}

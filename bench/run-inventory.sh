@@ -82,18 +82,7 @@ pve_conf() { # pve_conf VMID CPU
         printf 'scsi0: local-lvm:vm-%s-disk-0,size=32G\ncpu: %s\n' "$1" "$2"
 }
 
-stop_daemon() {
-        local pid
-        pid=$("$client" pid $NV 2>/dev/null) || return 0
-        kill "$pid"
-        "$client" wait-owner $NV no 15 || { say "$NV (pid $pid) kept its name 15 s after SIGTERM"; exit 1; }
-        for ((t = 0; t < 150; t++)); do
-                kill -0 "$pid" 2>/dev/null || return 0
-                sleep 0.1
-        done
-        say "$NV (pid $pid) did not exit within 15 s of SIGTERM"
-        exit 1
-}
+stop_daemon() { stop_name $NV; }
 
 # run_count N: one bus, N running VMs, the rounds; prints one "inventory N=..." line.
 run_count() {

@@ -126,21 +126,8 @@ order() { # order ROUND: which daemon goes first
         if (($1 % 2)); then echo "hn nv"; else echo "nv hn"; fi
 }
 
-# Stops the running instance of $1 (by pid, SIGTERM) and waits until its name is gone, so the
-# next call activates a fresh one.
-stop_daemon() {
-        local name pid
-        name=$(name_of "$1")
-        pid=$("$client" pid "$name" 2>/dev/null) || return 0
-        kill "$pid"
-        "$client" wait-owner "$name" no 15 || { say "$name (pid $pid) kept its name 15 s after SIGTERM"; exit 1; }
-        for ((t = 0; t < 150; t++)); do
-                kill -0 "$pid" 2>/dev/null || return 0
-                sleep 0.1
-        done
-        say "$name (pid $pid) did not exit within 15 s of SIGTERM"
-        exit 1
-}
+# Stops the running instance of $1 (nv or hn); the next call activates a fresh one.
+stop_daemon() { stop_name "$(name_of "$1")"; }
 
 declare -A P50 P99 COLD RSS0 PSS0 RSS1 PSS1 IDLE IDLE_SUB
 for d in nv hn; do
